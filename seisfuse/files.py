@@ -1,0 +1,60 @@
+"""Safe output files: never overwrite an input, never leave a half-written file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from seisfuse.errors import file_error
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True when two paths name the same file (symlinks and hard links included)."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), force: bool = False) -> Path:
+    """Validate an output path: not an input, not a folder, existing only with force."""
+    out_path = Path(out)
+    for src in inputs:
+        src_path = Path(src)
+        if out_path.resolve() == src_path.resolve() or _same_file(out_path, src_path):
+            raise file_error(out_path, f"output is the input file {src_path}; choose another output name")
+    if out_path.is_dir():
+        raise file_error(out_path, "output is a directory; give a file name")
+    if out_path.exists() and not force:
+        raise file_error(out_path, "output exists; pass --force to overwrite it")
+    parent = out_path.parent if str(out_path.parent) else Path(".")
+    if not parent.is_dir():
+        raise file_error(out_path, f"output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise file_error(out_path, f"output folder {parent} is not writable")
+    return out_path
+
+
+def temp_path_for(out: str | os.PathLike) -> Path:
+    """A new, unique temporary file name in the same folder as out."""
+    out_path = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent or ".")
+    os.close(fd)
+    return Path(tmp)
+
+
+@contextlib.contextmanager
+def atomic_output(out: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside out; rename it to out on success, delete it on failure."""
+    out_path = Path(out)
+    tmp = temp_path_for(out_path)
+    try:
+        yield tmp
+        os.replace(tmp, out_path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise

@@ -1,0 +1,120 @@
+"""Robust per-volume amplitude statistics and the invertible map of amplitudes to [0, 1].
+
+Seismic amplitudes are signed and their scale differs between files by many orders of
+magnitude, so nothing here assumes a range. A volume is normalized by a symmetric clip
+at a percentile of |amplitude| (estimated from a random sample of live traces), then
+mapped linearly so that -clip -> 0, 0 -> 0.5 and +clip -> 1. The inverse is exact for
+amplitudes inside the clip. Non-finite samples are treated as dead (amplitude 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from seisfuse.errors import file_error
+from seisfuse.segy import Volume
+
+DEFAULT_PERCENTILE = 99.5
+DEFAULT_SAMPLE_TRACES = 2000
+
+
+def sanitize(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Replace NaN and Inf samples by 0 (in place when x is float32) and count them."""
+    x = np.asarray(x, dtype=np.float32)
+    bad = ~np.isfinite(x)
+    n = int(bad.sum())
+    if n:
+        x[bad] = 0.0
+    return x, n
+
+
+@dataclass
+class AmplitudeStats:
+    """Amplitude statistics of a random sample of live traces."""
+
+    traces_sampled: int
+    dead_in_sample: int
+    nonfinite: int
+    minimum: float
+    maximum: float
+    mean: float
+    std: float
+    rms: float
+    abs_percentiles: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """Plain dict for JSON and printing."""
+        return asdict(self)
+
+
+def sample_traces(volume: Volume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
+    """Read a reproducible random sample of the volume's traces, in file order."""
+    live = volume.live_trace_indices()
+    if len(live) > n_traces:
+        live = np.sort(np.random.default_rng(seed).choice(live, size=n_traces, replace=False))
+    return volume.read_traces(live)
+
+
+def amplitude_stats(volume: Volume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0,
+                    percentiles: tuple[float, ...] = (50.0, 99.0, DEFAULT_PERCENTILE, 99.9)) -> AmplitudeStats:
+    """Statistics of |amplitude| and amplitude over a sample of non-dead traces (float64)."""
+    traces, nonfinite = sanitize(sample_traces(volume, n_traces, seed))
+    alive = np.any(traces != 0, axis=1)
+    data = traces[alive].astype(np.float64)
+    if data.size == 0:
+        raise file_error(volume.path, f"all {len(traces)} sampled traces are zero (dead); nothing to normalize")
+    mags = np.abs(data)
+    return AmplitudeStats(
+        traces_sampled=len(traces),
+        dead_in_sample=int((~alive).sum()),
+        nonfinite=nonfinite,
+        minimum=float(data.min()),
+        maximum=float(data.max()),
+        mean=float(data.mean()),
+        std=float(data.std()),
+        rms=float(np.sqrt(np.mean(data * data))),
+        abs_percentiles={f"p{p:g}": float(np.percentile(mags, p)) for p in percentiles},
+    )
+
+
+@dataclass
+class Normalizer:
+    """Symmetric clip at `clip` and linear map to [0, 1] with zero amplitude at 0.5."""
+
+    clip: float
+    percentile: float = DEFAULT_PERCENTILE
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.clip) or self.clip <= 0:
+            raise ValueError(f"clip must be a positive finite amplitude, got {self.clip}")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Amplitudes -> [0, 1] float32; non-finite samples become 0.5 (amplitude 0)."""
+        x = np.asarray(x, dtype=np.float64)
+        y = np.clip(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), -self.clip, self.clip)
+        return (y * (0.5 / self.clip) + 0.5).astype(np.float32)
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        """[0, 1] -> amplitudes in the units of the volume, float32."""
+        y = np.asarray(y, dtype=np.float64)
+        return ((y - 0.5) * (2.0 * self.clip)).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        """Settings as plain data (stored in checkpoints and JSON)."""
+        return {"clip": float(self.clip), "percentile": float(self.percentile)}
+
+
+def fit_normalizer(volume: Volume, percentile: float = DEFAULT_PERCENTILE, n_traces: int = DEFAULT_SAMPLE_TRACES,
+                   seed: int = 0) -> Normalizer:
+    """Estimate the clip of a volume from a sample of its live traces."""
+    if not 50.0 <= percentile <= 100.0:
+        raise ValueError(f"clip percentile must be in [50, 100], got {percentile}")
+    stats = amplitude_stats(volume, n_traces, seed, percentiles=(percentile, 100.0))
+    if stats.minimum == stats.maximum:
+        raise file_error(volume.path, f"all sampled amplitudes equal {stats.minimum:g}; cannot normalize a constant volume")
+    clip = stats.abs_percentiles[f"p{percentile:g}"]
+    if clip <= 0:  # more than (100 - percentile)% of samples are zero: fall back to the largest amplitude
+        clip = stats.abs_percentiles["p100"]
+    return Normalizer(clip=float(clip), percentile=percentile)
