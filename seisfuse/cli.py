@@ -1,0 +1,206 @@
+"""The `seisfuse` command: argument parsing, one-line errors, and dispatch to the modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+
+from seisfuse.errors import SeisfuseError
+
+LIGHTNING_COMMANDS = ("fit", "validate", "test")
+
+DESCRIPTION = """\
+seisfuse: learned fusion of raw and edge-enhanced seismic sections.
+
+commands:
+  synth      write a synthetic folded, faulted survey as SEG-Y
+  info       describe a SEG-Y file (format, geometry, ranges, amplitudes)
+  preview    draw raw | edge (| fused | difference) panels of one section as PNG
+  fit        train a fusion network from a YAML config (also: validate, test)
+  predict    fuse a SEG-Y volume with a trained checkpoint
+  baseline   fuse with a classical method (average, laplacian, wavelet)
+  evaluate   fusion metrics of fused volumes against their input
+
+Run `seisfuse COMMAND --help` for the options of a command.
+"""
+
+
+def _header_args(p: argparse.ArgumentParser) -> None:
+    """Options choosing the trace-header words of the geometry."""
+    g = p.add_argument_group("header byte locations (default: detect: 189/193, then 5/21, then 2D CDP at 21)")
+    g.add_argument("--iline-byte", type=int, default=None, metavar="B", help="byte of the inline number (e.g. 189, 5, 9)")
+    g.add_argument("--xline-byte", type=int, default=None, metavar="B", help="byte of the crossline / CDP number (e.g. 193, 21)")
+    g.add_argument("--header-preset", choices=["standard", "petrel", "2d-cdp"], default=None,
+                   help="named byte locations: standard 189/193, petrel 5/21, 2d-cdp 21")
+
+
+def _header_bytes(args: argparse.Namespace):
+    """HeaderBytes from the parsed options (None: detect)."""
+    from seisfuse.segy import header_bytes_from
+
+    return header_bytes_from(args.header_preset, args.iline_byte, args.xline_byte)
+
+
+# ---------------------------------------------------------------- synth
+def _add_synth(sub) -> None:
+    p = sub.add_parser("synth", help="write a synthetic survey as SEG-Y",
+                       description="Write a synthetic folded, faulted layered survey (Ricker wavelet, additive noise) as "
+                                   "inline-sorted SEG-Y with inline/crossline at bytes 189/193. Deterministic by seed.")
+    p.add_argument("output", metavar="OUT.sgy", help="noisy seismic volume to write")
+    p.add_argument("--inlines", type=int, default=128, metavar="N")
+    p.add_argument("--crosslines", type=int, default=128, metavar="N")
+    p.add_argument("--samples", type=int, default=256, metavar="N")
+    p.add_argument("--dt", type=float, default=4.0, metavar="MS", help="sample interval in ms (default 4)")
+    p.add_argument("--freq", type=float, default=30.0, metavar="HZ", help="Ricker dominant frequency (default 30)")
+    p.add_argument("--faults", type=int, default=3, metavar="K")
+    p.add_argument("--noise", type=float, default=0.3, metavar="S", help="noise RMS / signal RMS (default 0.3)")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--fault-mask", default=None, metavar="MASK.sgy", help="also write the fault mask (0/1)")
+    p.add_argument("--clean", default=None, metavar="CLEAN.sgy", help="also write the noise-free volume")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=cmd_synth)
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from seisfuse.files import check_output
+    from seisfuse.synth import SynthConfig, make_survey, write_volume
+
+    outputs = [o for o in (args.output, args.clean, args.fault_mask) if o]
+    if len({os.path.abspath(o) for o in outputs}) != len(outputs):
+        raise SeisfuseError(f"{args.output}: output, --clean and --fault-mask must be different files")
+    for o in outputs:
+        check_output(o, force=args.force)
+    try:
+        cfg = SynthConfig(inlines=args.inlines, crosslines=args.crosslines, samples=args.samples, dt_ms=args.dt,
+                          freq_hz=args.freq, faults=args.faults, noise=args.noise, seed=args.seed)
+    except ValueError as exc:
+        raise SeisfuseError(f"{args.output}: {exc}") from None
+    survey = make_survey(cfg)
+    write_volume(args.output, survey.seismic, cfg, "seismic")
+    if args.clean:
+        write_volume(args.clean, survey.clean, cfg, "clean (noise-free)")
+    if args.fault_mask:
+        write_volume(args.fault_mask, survey.fault_mask, cfg, "fault mask")
+    print(f"wrote {args.output}: {cfg.inlines} inlines x {cfg.crosslines} crosslines x {cfg.samples} samples "
+          f"@ {cfg.dt_ms:g} ms, {cfg.faults} faults, noise {cfg.noise:g}, seed {cfg.seed}")
+    for extra in (args.clean, args.fault_mask):
+        if extra:
+            print(f"wrote {extra}")
+    return 0
+
+
+# ---------------------------------------------------------------- info
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="describe a SEG-Y file",
+                       description="Describe a SEG-Y file: sample format, byte order, sorting or 2D/unstructured, line "
+                                   "ranges, traces, samples, sample interval, dead traces, amplitude statistics from a "
+                                   "sample of traces, and the text header.")
+    p.add_argument("input", metavar="FILE.sgy")
+    _header_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--no-text-header", action="store_true", help="leave the text header out")
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from seisfuse.normalize import amplitude_stats
+    from seisfuse.segy import describe, open_volume
+
+    with open_volume(args.input, _header_bytes(args)) as vol:
+        info = describe(vol)
+        info["amplitudes"] = amplitude_stats(vol).as_dict()
+    if args.no_text_header:
+        info.pop("text_header")
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    text = info.pop("text_header", None)
+    amps = info.pop("amplitudes")
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        if isinstance(value, list) and len(value) == 3 and key in ("inlines", "crosslines", "traces_keys"):
+            value = f"{value[0]}..{value[1]} ({value[2]})"
+        print(f"{key.replace('_', ' '):<{width}}  {value}")
+    pct = ", ".join(f"{k} {v:.4g}" for k, v in amps["abs_percentiles"].items())
+    print(f"{'amplitudes':<{width}}  min {amps['minimum']:.4g}, max {amps['maximum']:.4g}, mean {amps['mean']:.4g}, "
+          f"rms {amps['rms']:.4g} over {amps['traces_sampled']} sampled traces")
+    print(f"{'|amplitude|':<{width}}  {pct}")
+    if text:
+        print("text header:")
+        for i in range(0, len(text), 80):
+            line = text[i:i + 80].rstrip()
+            if line.strip("\x00 "):
+                print(f"  {line}")
+    return 0
+
+
+# ---------------------------------------------------------------- main
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {"synth": _add_synth, "info": _add_info}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of every command except the Lightning ones."""
+    parser = argparse.ArgumentParser(prog="seisfuse", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from seisfuse import __version__
+
+    parser.add_argument("--version", action="version", version=f"seisfuse {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS.values():
+        add(sub)
+    for p in sub.choices.values():
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show Python tracebacks on errors")
+    return parser
+
+
+def _fail(message: str, code: int = 1) -> int:
+    """Print a one-line error to stderr and return the exit code."""
+    print(f"seisfuse: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `seisfuse` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if not debug:
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        if argv and argv[0] in LIGHTNING_COMMANDS:
+            from seisfuse.train import run_lightning_cli
+
+            return run_lightning_cli([a for a in argv if a != "--debug"], debug=debug)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except SeisfuseError as exc:
+        if debug:
+            raise
+        return _fail(str(exc))
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        return _fail("interrupted; no output was left under its final name", 130)
+    except MemoryError:
+        if debug:
+            raise
+        return _fail("out of memory; try a smaller --batch-size", 1)
+    except Exception as exc:  # noqa: BLE001 - every failure ends in one line unless --debug
+        if debug:
+            raise
+        return _fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
