@@ -138,8 +138,49 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- preview
+def _add_preview(sub) -> None:
+    p = sub.add_parser("preview", help="draw raw | edge (| fused | difference) panels of a section as PNG",
+                       description="Draw one section as PNG panels: the normalized raw branch and the edge branch "
+                                   "(from --config's data.edges, or the default pipeline); with --ckpt also the fused "
+                                   "section and fused - raw. Seismic colormap, axes in line numbers and ms.")
+    p.add_argument("input", metavar="FILE.sgy")
+    p.add_argument("--config", default=None, metavar="CFG", help="training config whose data.edges to use")
+    p.add_argument("--section", default=None, metavar="AXIS:K",
+                   help="inline:K or crossline:K (line numbers) or time:T (ms); default: the middle inline")
+    p.add_argument("--ckpt", default=None, metavar="CKPT", help="add fused and difference panels from a checkpoint")
+    p.add_argument("--out", required=True, metavar="PANEL.png")
+    p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
+    _header_args(p)
+    p.set_defaults(func=cmd_preview)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from seisfuse.config import branch_settings
+    from seisfuse.files import check_output
+    from seisfuse.normalize import fit_normalizer
+    from seisfuse.segy import open_volume
+    from seisfuse.viz import parse_view, preview_figure, save_png
+
+    check_output(args.out, [args.input], force=args.force)
+    settings = branch_settings(args.config)
+    fuse, title = None, "fused"
+    if args.ckpt:
+        from seisfuse.predict import load_fuser
+
+        fuser = load_fuser(args.ckpt, device="cpu")
+        settings, fuse, title = fuser.settings, fuser.fuse_section, f"fused ({os.path.basename(args.ckpt)})"
+    with open_volume(args.input, _header_bytes(args)) as vol:
+        view = parse_view(vol, args.section)
+        fig = preview_figure(vol, view, settings.pipeline(), fit_normalizer(vol, settings.clip_percentile), fuse, title)
+    save_png(fig, args.out)
+    print(f"wrote {args.out}: {view.label} of {args.input}")
+    return 0
+
+
 # ---------------------------------------------------------------- main
-COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {"synth": _add_synth, "info": _add_info}
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "synth": _add_synth, "info": _add_info, "preview": _add_preview}
 
 
 def build_parser() -> argparse.ArgumentParser:
