@@ -1,0 +1,162 @@
+"""Building blocks of the fusion network: dense block, CBAM, squeeze-excitation, modulated deformable conv."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.ops import deform_conv2d
+
+
+class DenseLayer(nn.Module):
+    """BN-ReLU-1x1 bottleneck then BN-ReLU-3x3 producing `growth` new feature maps."""
+
+    def __init__(self, in_channels: int, growth: int, bottleneck: int = 4) -> None:
+        super().__init__()
+        mid = bottleneck * growth
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(in_channels), nn.ReLU(inplace=True), nn.Conv2d(in_channels, mid, 1, bias=False),
+            nn.BatchNorm2d(mid), nn.ReLU(inplace=True), nn.Conv2d(mid, growth, 3, padding=1, bias=False),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+
+class DenseBlock(nn.Module):
+    """Dense block: every layer sees the concatenation of all earlier feature maps.
+
+    Huang et al., "Densely Connected Convolutional Networks", CVPR 2017 (DenseNet-BC layer:
+    BN-ReLU-Conv1x1(bottleneck * growth)-BN-ReLU-Conv3x3(growth)). With `transition`, a
+    BN-ReLU-1x1 conv maps the concatenation to that many channels (no pooling: resolution kept).
+    """
+
+    def __init__(self, in_channels: int, growth: int = 12, layers: int = 4, bottleneck: int = 4,
+                 transition: int | None = None) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(DenseLayer(in_channels + i * growth, growth, bottleneck) for i in range(layers))
+        concat = in_channels + layers * growth
+        self.transition = None if transition is None else nn.Sequential(
+            nn.BatchNorm2d(concat), nn.ReLU(inplace=True), nn.Conv2d(concat, transition, 1, bias=False))
+        self.out_channels = concat if transition is None else transition
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = [x]
+        for layer in self.layers:
+            features.append(layer(torch.cat(features, dim=1)))
+        out = torch.cat(features, dim=1)
+        return out if self.transition is None else self.transition(out)
+
+
+def _hidden(channels: int, reduction: int) -> int:
+    """Width of an attention MLP: channels // reduction, at least 4 so small layers do not collapse."""
+    return max(channels // reduction, 4)
+
+
+class ChannelAttention(nn.Module):
+    """CBAM channel attention: sigmoid(MLP(avgpool(x)) + MLP(maxpool(x))) scales each channel."""
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        hidden = _hidden(channels, reduction)
+        self.mlp = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, channels, 1))
+
+    def weights(self, x: Tensor) -> Tensor:
+        """Per-channel attention in (0, 1), shape (B, C, 1, 1)."""
+        return torch.sigmoid(self.mlp(F.adaptive_avg_pool2d(x, 1)) + self.mlp(F.adaptive_max_pool2d(x, 1)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.weights(x)
+
+
+class SpatialAttention(nn.Module):
+    """CBAM spatial attention: sigmoid(conv7x7([mean_c(x), max_c(x)])) scales each position."""
+
+    def __init__(self, kernel_size: int = 7) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2)
+
+    def weights(self, x: Tensor) -> Tensor:
+        """Per-position attention in (0, 1), shape (B, 1, H, W)."""
+        pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+        return torch.sigmoid(self.conv(pooled))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.weights(x)
+
+
+class CBAM(nn.Module):
+    """Convolutional Block Attention Module: channel attention, then spatial attention.
+
+    Woo et al., "CBAM: Convolutional Block Attention Module", ECCV 2018.
+    """
+
+    def __init__(self, channels: int, reduction: int = 16, spatial_kernel: int = 7) -> None:
+        super().__init__()
+        self.channel = ChannelAttention(channels, reduction)
+        self.spatial = SpatialAttention(spatial_kernel)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.spatial(self.channel(x))
+
+
+class SEBlock(nn.Module):
+    """Squeeze-and-excitation: sigmoid(MLP(avgpool(x))) scales each channel.
+
+    Hu et al., "Squeeze-and-Excitation Networks", CVPR 2018.
+    """
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        hidden = _hidden(channels, reduction)
+        self.mlp = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, channels, 1),
+                                 nn.Sigmoid())
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.mlp(F.adaptive_avg_pool2d(x, 1))
+
+
+class DeformConvBlock(nn.Module):
+    """Modulated deformable convolution (DCNv2) on `torchvision.ops.deform_conv2d`.
+
+    Zhu et al., "Deformable ConvNets v2: More Deformable, Better Results", CVPR 2019.
+    A plain conv predicts, per position, 2*K offsets (torchvision's layout: (dy, dx) pairs
+    per kernel tap and offset group) and K modulation scalars (sigmoid). Its weight and bias
+    start at zero, so at initialisation the block is the plain convolution with every tap
+    modulated by 0.5. `offset_parameters()` go in their own optimizer group.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, offset_groups: int = 1,
+                 bias: bool = True) -> None:
+        super().__init__()
+        if in_channels % offset_groups:
+            raise ValueError(f"in_channels {in_channels} not divisible by offset_groups {offset_groups}")
+        self.kernel_size = kernel_size
+        self.offset_groups = offset_groups
+        taps = offset_groups * kernel_size * kernel_size
+        self.offset_conv = nn.Conv2d(in_channels, 3 * taps, kernel_size, padding=kernel_size // 2)
+        nn.init.zeros_(self.offset_conv.weight)
+        nn.init.zeros_(self.offset_conv.bias)
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+
+    def offsets_and_mask(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Sampling offsets (B, 2K, H, W) and modulation mask in (0, 1) (B, K, H, W)."""
+        out = self.offset_conv(x)
+        taps = self.offset_groups * self.kernel_size * self.kernel_size
+        return out[:, : 2 * taps], torch.sigmoid(out[:, 2 * taps:])
+
+    def offset_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the offset / mask predictor (trained with a smaller learning rate)."""
+        return list(self.offset_conv.parameters())
+
+    def forward(self, x: Tensor) -> Tensor:
+        offset, mask = self.offsets_and_mask(x)
+        pad = self.kernel_size // 2
+        # the CUDA / CPU kernels need one dtype: under autocast run them in the input's float type
+        weight = self.weight.to(x.dtype)
+        bias = None if self.bias is None else self.bias.to(x.dtype)
+        return deform_conv2d(x, offset.to(x.dtype), weight, bias, padding=(pad, pad), mask=mask.to(x.dtype))

@@ -1,0 +1,179 @@
+"""FusionNet: two encoders, a fusion stage (rule, attention, deformable conv) and a decoder to one section.
+
+    raw  ──► encoder ──┐
+                       ├─► fusion rule ─► attention ─► 1x1 reduce ─► deformable conv ─► decoder ─► fused
+    edge ──► encoder ──┘   (concat | add | l1 | asff)  (cbam | se | none)  (dcn | conv)
+
+The network keeps full resolution (no pooling), so it takes any H x W, down to a few
+pixels, and needs no padding. Fusion rules: `concat` (learned), `add` and `l1` (feature
+addition and l1-norm activity weighting of DenseFuse, Li & Wu, IEEE TIP 2019), `asff`
+(softmax spatial weights over the two sources, after Liu et al., "Learning Spatial
+Fusion for Single-Shot Object Detection", 2019). With `skip: average` the decoder
+predicts a correction, in logit space, to the average of the two inputs, and its last
+layer starts at zero, so an untrained net outputs the average baseline; `skip: raw`
+does the same around the raw section; `skip: none` decodes the section from scratch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seisfuse.models.blocks import CBAM, DeformConvBlock, DenseBlock, SEBlock
+
+FUSION_RULES = ("concat", "add", "l1", "asff")
+ATTENTIONS = ("cbam", "se", "none")
+SKIPS = ("average", "raw", "none")
+_EPS = 1e-4
+
+
+@dataclass
+class FusionConfig:
+    """Architecture of FusionNet; every component can be switched off for ablations."""
+
+    base_channels: int = 16  # stem conv width
+    dense: bool = True  # dense block in each encoder (else two plain 3x3 convs of the same output width)
+    dense_layers: int = 4
+    growth: int = 12
+    bottleneck: int = 4
+    shared_encoder: bool = False  # one encoder for both branches
+    fusion: str = "concat"
+    attention: str = "cbam"
+    reduction: int = 8  # attention MLP reduction (hidden width is at least 4)
+    deform: bool = True  # deformable conv in the fusion stage (else a plain 3x3 conv)
+    deform_channels: int = 16  # width the fused features are reduced to before the (costly) deformable conv
+    offset_groups: int = 1
+    decoder_channels: list[int] = field(default_factory=lambda: [32, 16])
+    skip: str = "average"
+
+    def __post_init__(self) -> None:
+        for name, value, valid in (("fusion", self.fusion, FUSION_RULES), ("attention", self.attention, ATTENTIONS),
+                                   ("skip", self.skip, SKIPS)):
+            if value not in valid:
+                raise ValueError(f"net.{name} must be one of {', '.join(valid)}, got {value!r}")
+        for name in ("base_channels", "growth", "deform_channels", "reduction", "bottleneck", "offset_groups"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"net.{name} must be >= 1, got {getattr(self, name)}")
+        if self.dense_layers < 0:
+            raise ValueError(f"net.dense_layers must be >= 0, got {self.dense_layers}")
+        if self.deform_channels % self.offset_groups:
+            raise ValueError("net.deform_channels must be divisible by net.offset_groups")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> FusionConfig:
+        """Build from a plain mapping, rejecting unknown keys with the list of valid ones."""
+        d = dict(d or {})
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(d) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown net option {', '.join(unknown)}; valid: {', '.join(valid)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for checkpoints and W&B."""
+        return asdict(self)
+
+
+class Encoder(nn.Module):
+    """Stem 3x3 conv, then a dense block (or two plain convs of the same output width)."""
+
+    def __init__(self, cfg: FusionConfig) -> None:
+        super().__init__()
+        c = cfg.base_channels
+        self.stem = nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.ReLU(inplace=True))
+        if cfg.dense:
+            block = DenseBlock(c, cfg.growth, cfg.dense_layers, cfg.bottleneck)
+            self.body, self.out_channels = block, block.out_channels
+        else:
+            out = c + cfg.dense_layers * cfg.growth
+            self.body = nn.Sequential(nn.Conv2d(c, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(inplace=True),
+                                      nn.Conv2d(out, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(inplace=True))
+            self.out_channels = out
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(self.stem(x))
+
+
+class FusionRule(nn.Module):
+    """Combine two feature maps of C channels: concat (2C), add, l1-norm weighting or ASFF weights (C)."""
+
+    def __init__(self, rule: str, channels: int) -> None:
+        super().__init__()
+        self.rule = rule
+        self.out_channels = 2 * channels if rule == "concat" else channels
+        if rule == "asff":  # one weight head per source, as ASFF has per level (a shared head's bias would cancel)
+            self.score_a = nn.Conv2d(channels, 1, 1)
+            self.score_b = nn.Conv2d(channels, 1, 1)
+
+    def source_weights(self, fa: Tensor, fb: Tensor) -> Tensor | None:
+        """Per-pixel weights of the two sources (B, 2, H, W) summing to 1, for the weighting rules."""
+        if self.rule == "l1":
+            act = torch.stack([fa.abs().sum(1), fb.abs().sum(1)], dim=1)
+            act = F.avg_pool2d(act, 3, stride=1, padding=1, count_include_pad=False)  # block-averaged activity
+            return act / act.sum(dim=1, keepdim=True).clamp_min(1e-8)
+        if self.rule == "asff":
+            return torch.softmax(torch.cat([self.score_a(fa), self.score_b(fb)], dim=1), dim=1)
+        return None
+
+    def forward(self, fa: Tensor, fb: Tensor) -> Tensor:
+        if self.rule == "concat":
+            return torch.cat([fa, fb], dim=1)
+        if self.rule == "add":
+            return fa + fb
+        w = self.source_weights(fa, fb)
+        return w[:, :1] * fa + w[:, 1:] * fb
+
+
+class FusionNet(nn.Module):
+    """fused = FusionNet(raw, edge): (B, 1, H, W) tensors in [0, 1] -> fused section in [0, 1]."""
+
+    def __init__(self, config: FusionConfig | dict[str, Any] | None = None) -> None:
+        super().__init__()
+        cfg = config if isinstance(config, FusionConfig) else FusionConfig.from_dict(config)
+        self.config = cfg
+        self.encoder_raw = Encoder(cfg)
+        self.encoder_edge = self.encoder_raw if cfg.shared_encoder else Encoder(cfg)
+        c = self.encoder_raw.out_channels
+        self.rule = FusionRule(cfg.fusion, c)
+        fused_c = self.rule.out_channels
+        self.attention = {"cbam": lambda: CBAM(fused_c, cfg.reduction), "se": lambda: SEBlock(fused_c, cfg.reduction),
+                          "none": nn.Identity}[cfg.attention]()
+        d = cfg.deform_channels
+        self.reduce = nn.Sequential(nn.Conv2d(fused_c, d, 1), nn.ReLU(inplace=True))
+        self.align = DeformConvBlock(d, d, 3, cfg.offset_groups) if cfg.deform else nn.Conv2d(d, d, 3, padding=1)
+        layers: list[nn.Module] = []
+        prev = d
+        for width in cfg.decoder_channels:
+            layers += [nn.Conv2d(prev, width, 3, padding=1), nn.ReLU(inplace=True)]
+            prev = width
+        self.decoder = nn.Sequential(*layers)
+        self.head = nn.Conv2d(prev, 1, 3, padding=1)
+        if cfg.skip != "none":  # start exactly at the skip image
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    def forward(self, raw: Tensor, edge: Tensor) -> Tensor:
+        if raw.shape != edge.shape or raw.dim() != 4 or raw.shape[1] != 1:
+            raise ValueError(f"raw and edge must both be (B, 1, H, W), got {tuple(raw.shape)} and {tuple(edge.shape)}")
+        f = self.rule(self.encoder_raw(raw), self.encoder_edge(edge))
+        f = self.attention(f)
+        f = F.relu(self.align(self.reduce(f)))
+        delta = self.head(self.decoder(f))
+        if self.config.skip == "none":
+            return torch.sigmoid(delta)
+        base = 0.5 * (raw + edge) if self.config.skip == "average" else raw
+        return torch.sigmoid(torch.logit(base.clamp(_EPS, 1 - _EPS)) + delta)
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters split into 'offset' (deformable-conv offset predictors) and 'base' (the rest)."""
+        offset = [p for m in self.modules() if isinstance(m, DeformConvBlock) for p in m.offset_parameters()]
+        ids = {id(p) for p in offset}
+        return {"base": [p for p in self.parameters() if id(p) not in ids], "offset": offset}
+
+    def n_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)

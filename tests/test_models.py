@@ -1,0 +1,118 @@
+"""Blocks, FusionNet and its ablation switches, on tiny tensors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torchvision.ops import deform_conv2d
+
+from seisfuse.models import FusionConfig, FusionNet
+from seisfuse.models.blocks import CBAM, ChannelAttention, DeformConvBlock, DenseBlock, SEBlock, SpatialAttention
+
+torch.manual_seed(0)
+TINY = {"base_channels": 4, "growth": 4, "dense_layers": 2, "bottleneck": 2, "deform_channels": 4,
+        "decoder_channels": [4]}
+
+
+def test_dense_block_concatenates_and_transitions():
+    block = DenseBlock(5, growth=3, layers=4)
+    x = torch.randn(2, 5, 9, 7)
+    y = block(x)
+    assert y.shape == (2, 5 + 4 * 3, 9, 7) and block.out_channels == 17
+    assert torch.equal(y[:, :5], x), "a dense block passes its input through unchanged"
+    t = DenseBlock(5, growth=3, layers=2, transition=6)
+    assert t(x).shape == (2, 6, 9, 7)
+
+
+def test_cbam_attention_is_bounded_and_keeps_shape():
+    x = torch.randn(3, 8, 11, 13)
+    cbam = CBAM(8, reduction=16)
+    assert cbam.channel.mlp[0].out_channels == 4, "hidden width never below 4"
+    cw = ChannelAttention(8).weights(x)
+    sw = SpatialAttention().weights(x)
+    assert cw.shape == (3, 8, 1, 1) and sw.shape == (3, 1, 11, 13)
+    assert (cw > 0).all() and (cw < 1).all() and (sw > 0).all() and (sw < 1).all()
+    y = cbam(x)
+    assert y.shape == x.shape and (y.abs() <= x.abs() + 1e-7).all()
+    se = SEBlock(8)
+    assert (se(x).abs() <= x.abs() + 1e-7).all()
+
+
+def test_deform_block_at_init_is_plain_conv_at_half_gain():
+    block = DeformConvBlock(6, 5, kernel_size=3)
+    x = torch.randn(2, 6, 10, 12)
+    plain = F.conv2d(x, block.weight, None, padding=1) * 0.5 + block.bias.view(1, -1, 1, 1)
+    torch.testing.assert_close(block(x), plain, atol=1e-5, rtol=1e-5)
+
+
+def test_deform_block_follows_torchvision_layout_with_offsets():
+    block = DeformConvBlock(4, 3, kernel_size=3)
+    with torch.no_grad():
+        block.offset_conv.bias.normal_(0, 0.7)  # offsets away from 0
+        block.offset_conv.weight.normal_(0, 0.05)
+    x = torch.randn(1, 4, 8, 9, requires_grad=True)
+    offset, mask = block.offsets_and_mask(x)
+    assert offset.shape == (1, 18, 8, 9) and mask.shape == (1, 9, 8, 9)
+    ref = deform_conv2d(x, offset, block.weight, block.bias, padding=(1, 1), mask=mask)
+    torch.testing.assert_close(block(x), ref)
+    block(x).sum().backward()
+    assert block.offset_conv.weight.grad.abs().sum() > 0, "offsets get gradients"
+
+
+@pytest.mark.parametrize("shape", [(75, 18), (1, 1), (5, 64), (33, 31)])
+def test_fusion_net_any_size(shape):
+    net = FusionNet(TINY).eval()
+    raw, edge = torch.rand(2, 1, *shape), torch.rand(2, 1, *shape)
+    out = net(raw, edge)
+    assert out.shape == (2, 1, *shape) and (out >= 0).all() and (out <= 1).all()
+
+
+def test_untrained_net_outputs_its_skip_image():
+    raw, edge = torch.rand(2, 1, 16, 12), torch.rand(2, 1, 16, 12)
+    net = FusionNet({**TINY, "skip": "average"}).eval()
+    torch.testing.assert_close(net(raw, edge), (0.5 * (raw + edge)).clamp(1e-4, 1 - 1e-4), atol=1e-6, rtol=0)
+    net = FusionNet({**TINY, "skip": "raw"}).eval()
+    torch.testing.assert_close(net(raw, edge), raw.clamp(1e-4, 1 - 1e-4), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("cfg", [{}, {"fusion": "add"}, {"fusion": "l1"}, {"fusion": "asff"}, {"attention": "se"},
+                                 {"attention": "none", "deform": False, "dense": False}, {"shared_encoder": True},
+                                 {"skip": "none"}])
+def test_gradients_reach_every_parameter(cfg):
+    net = FusionNet({**TINY, **cfg})
+    net.train()
+    raw, edge = torch.rand(2, 1, 20, 17), torch.rand(2, 1, 20, 17)
+    target = torch.rand(2, 1, 20, 17)
+    # one step off the zero-initialised head first, so gradients flow into the whole network
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        F.mse_loss(net(raw, edge), target).backward()
+        opt.step()
+    for name, p in net.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_ablation_switches_change_the_parameter_count():
+    counts = {k: FusionNet({**TINY, **v}).n_parameters() for k, v in {
+        "full": {}, "no_dense": {"dense": False}, "no_cbam": {"attention": "none"},
+        "no_dcn": {"deform": False}, "add": {"fusion": "add"}, "shared": {"shared_encoder": True}}.items()}
+    assert len(set(counts.values())) == len(counts), counts
+    assert counts["shared"] < counts["full"] and counts["no_cbam"] < counts["full"]
+
+
+def test_offset_group_is_separate():
+    net = FusionNet(TINY)
+    groups = net.param_groups()
+    assert groups["offset"] and all(p.shape[0] == 27 for p in groups["offset"])
+    assert len(groups["base"]) + len(groups["offset"]) == len(list(net.parameters()))
+    assert not FusionNet({**TINY, "deform": False}).param_groups()["offset"]
+
+
+def test_config_validation_lists_valid_values():
+    with pytest.raises(ValueError, match="fusion must be one of concat, add, l1, asff"):
+        FusionConfig(fusion="max")
+    with pytest.raises(ValueError, match="unknown net option widht"):
+        FusionConfig.from_dict({"widht": 3})
+    assert FusionConfig.from_dict(FusionConfig().to_dict()) == FusionConfig()
