@@ -1,0 +1,140 @@
+"""FusionLoss: weighted SSIM + MS-SSIM + L1 (+ optional gradient) of the fused section against its sources.
+
+    L = w_ssim   * sum_s a_s (1 - SSIM(F, s))
+      + w_msssim * sum_s a_s (1 - MS-SSIM(F, s))
+      + w_l1     * |F - raw|_1
+      + w_grad   * | |grad F| - max(|grad raw|, |grad edge|) |_1        (off by default)
+
+with sources s = raw, edge. The source weights a_s are fixed (`a_raw`, `a_edge`) or, with
+`source_weights: adaptive`, proportional to each source's mean gradient magnitude per
+sample (saliency; detached). SSIM and MS-SSIM come from pytorch-msssim (Wang et al.
+2003/2004) with data_range 1; the MS-SSIM window is fitted to the patch size, since
+pytorch-msssim needs the smaller side > (window - 1) * 16. All terms are computed in
+float32, outside autocast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from pytorch_msssim import ms_ssim, ssim
+from torch import Tensor, nn
+
+MAX_WINDOW = 11
+MSSSIM_DOWNSAMPLE = 16  # pytorch-msssim's size rule: smaller side > (win - 1) * 16
+
+
+def fit_msssim_window(patch_size: int, max_window: int = MAX_WINDOW) -> int:
+    """Largest odd Gaussian window (<= max_window) that MS-SSIM accepts for this patch size."""
+    win = max_window if max_window % 2 else max_window - 1
+    while win >= 3 and not patch_size > (win - 1) * MSSSIM_DOWNSAMPLE:
+        win -= 2
+    if win < 3:
+        raise ValueError(f"patch size {patch_size} is too small for MS-SSIM (needs > {2 * MSSSIM_DOWNSAMPLE} px with "
+                         f"the smallest 3-px window); use patch_size >= {2 * MSSSIM_DOWNSAMPLE + 1} or loss.w_msssim: 0")
+    return win
+
+
+@dataclass
+class LossConfig:
+    """Weights of the loss terms and of the two sources."""
+
+    w_ssim: float = 1.0
+    w_msssim: float = 1.0
+    w_l1: float = 0.5
+    w_grad: float = 0.0
+    source_weights: str = "fixed"  # fixed | adaptive
+    a_raw: float = 0.5
+    a_edge: float = 0.5
+    ssim_window: int = MAX_WINDOW
+
+    def __post_init__(self) -> None:
+        if self.source_weights not in ("fixed", "adaptive"):
+            raise ValueError(f"loss.source_weights must be 'fixed' or 'adaptive', got {self.source_weights!r}")
+        for name in ("w_ssim", "w_msssim", "w_l1", "w_grad", "a_raw", "a_edge"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+        if self.ssim_window < 3 or self.ssim_window % 2 == 0:
+            raise ValueError(f"loss.ssim_window must be odd and >= 3, got {self.ssim_window}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> LossConfig:
+        """Build from a mapping, rejecting unknown keys with the list of valid ones."""
+        d = dict(d or {})
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(d) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown loss option {', '.join(unknown)}; valid: {', '.join(valid)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for checkpoints and W&B."""
+        return asdict(self)
+
+
+def gradient_magnitude(x: Tensor) -> Tensor:
+    """Sobel gradient magnitude of (B, 1, H, W) images, replicated borders."""
+    kx = x.new_tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]).view(1, 1, 3, 3)
+    xp = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    gx = F.conv2d(xp, kx)
+    gy = F.conv2d(xp, kx.transpose(2, 3))
+    return torch.sqrt(gx * gx + gy * gy + 1e-12)
+
+
+class FusionLoss(nn.Module):
+    """The training objective; forward returns (total, components) with components for logging."""
+
+    def __init__(self, config: LossConfig | dict[str, Any] | None = None, patch_size: int = 128) -> None:
+        super().__init__()
+        cfg = config if isinstance(config, LossConfig) else LossConfig.from_dict(config)
+        self.config = cfg
+        if patch_size < cfg.ssim_window:
+            raise ValueError(f"patch size {patch_size} is smaller than the SSIM window {cfg.ssim_window}")
+        self.msssim_window = fit_msssim_window(patch_size) if cfg.w_msssim > 0 else None
+
+    def source_weights(self, raw: Tensor, edge: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-sample weights (B,) of raw and edge."""
+        cfg = self.config
+        if cfg.source_weights == "fixed":
+            ones = raw.new_ones(raw.shape[0])
+            return ones * cfg.a_raw, ones * cfg.a_edge
+        with torch.no_grad():
+            g_raw = gradient_magnitude(raw).mean(dim=(1, 2, 3))
+            g_edge = gradient_magnitude(edge).mean(dim=(1, 2, 3))
+            total = (g_raw + g_edge).clamp_min(1e-8)
+        return g_raw / total, g_edge / total
+
+    def forward(self, fused: Tensor, raw: Tensor, edge: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        cfg = self.config
+        device_type = fused.device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            f, r, e = fused.float(), raw.float(), edge.float()
+            a_raw, a_edge = self.source_weights(r, e)
+            parts: dict[str, Tensor] = {}
+            total = f.new_zeros(())
+            if cfg.w_ssim > 0:
+                s_raw = ssim(f, r, data_range=1.0, size_average=False, win_size=cfg.ssim_window)
+                s_edge = ssim(f, e, data_range=1.0, size_average=False, win_size=cfg.ssim_window)
+                term = (a_raw * (1 - s_raw) + a_edge * (1 - s_edge)).mean()
+                parts.update(ssim_raw=s_raw.mean().detach(), ssim_edge=s_edge.mean().detach(), ssim=term.detach())
+                total = total + cfg.w_ssim * term
+            if cfg.w_msssim > 0:
+                m_raw = ms_ssim(f, r, data_range=1.0, size_average=False, win_size=self.msssim_window)
+                m_edge = ms_ssim(f, e, data_range=1.0, size_average=False, win_size=self.msssim_window)
+                term = (a_raw * (1 - m_raw) + a_edge * (1 - m_edge)).mean()
+                parts.update(msssim_raw=m_raw.mean().detach(), msssim_edge=m_edge.mean().detach(), msssim=term.detach())
+                total = total + cfg.w_msssim * term
+            if cfg.w_l1 > 0:
+                term = (f - r).abs().mean()
+                parts["l1"] = term.detach()
+                total = total + cfg.w_l1 * term
+            if cfg.w_grad > 0:
+                target = torch.maximum(gradient_magnitude(r), gradient_magnitude(e))
+                term = (gradient_magnitude(f) - target).abs().mean()
+                parts["grad"] = term.detach()
+                total = total + cfg.w_grad * term
+            parts["loss"] = total.detach()
+        return total, parts

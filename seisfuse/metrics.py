@@ -1,0 +1,183 @@
+"""Fusion quality metrics on sections in [0, 1] (numpy, float64).
+
+Conventions (stated because papers differ):
+
+* Images are the normalized sections in [0, 1], never re-stretched per image, so a fused
+  image that only rescales its input does not score better.
+* Histograms use 256 equal bins over [0, 1] (value v goes to bin min(floor(256 v), 255)).
+* EN: Shannon entropy of the histogram, bits. SD: standard deviation.
+* SF: sqrt(RF^2 + CF^2), RF / CF the RMS of horizontal / vertical first differences.
+* AG: mean over pixels of sqrt((dx^2 + dy^2) / 2), forward differences.
+* MI: MI(F, A) + MI(F, B) in bits, from 256 x 256 joint histograms.
+* Qabf: Xydeas & Petrovic, "Objective image fusion performance measure", Electronics
+  Letters 36(4), 2000; Sobel gradients with reflected borders; Tg=0.9994, kg=-15, Dg=0.5,
+  Ta=0.9879, ka=-22, Da=0.8; weights w = g^L with L=1; orientation alpha = atan(gy/gx)
+  (pi/2 where gx = 0), orientation differences taken modulo pi. For F = A = B every pixel
+  scores Qg(1) * Qa(1) = 0.9748 (the constants' ceiling).
+* SCD: Aslantas & Bendes (2015), corr(F - B, A) + corr(F - A, B).
+* SSIM: pytorch-msssim, 11-px Gaussian window (sigma 1.5), data range 1. PSNR: 10 log10(1 / MSE).
+* Fault contrast (synthetic data): mean Sobel gradient magnitude on fault-mask pixels over
+  the mean off the mask.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from pytorch_msssim import ssim as _torch_ssim
+from scipy import ndimage as ndi
+
+BINS = 256
+QABF = {"Tg": 0.9994, "kg": -15.0, "Dg": 0.5, "Ta": 0.9879, "ka": -22.0, "Da": 0.8}
+
+
+def _f64(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def quantize(img: np.ndarray, bins: int = BINS) -> np.ndarray:
+    """Bin index of every pixel of an image in [0, 1]."""
+    return np.clip(np.floor(_f64(img) * bins), 0, bins - 1).astype(np.int64)
+
+
+def entropy(img: np.ndarray) -> float:
+    """EN: Shannon entropy (bits) of the 256-bin histogram."""
+    p = np.bincount(quantize(img).ravel(), minlength=BINS) / img.size
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+def standard_deviation(img: np.ndarray) -> float:
+    """SD of the pixel values."""
+    return float(_f64(img).std())
+
+
+def spatial_frequency(img: np.ndarray) -> float:
+    """SF: sqrt(RF^2 + CF^2) from the RMS of row and column first differences."""
+    x = _f64(img)
+    rf = np.mean(np.diff(x, axis=1) ** 2) if x.shape[1] > 1 else 0.0
+    cf = np.mean(np.diff(x, axis=0) ** 2) if x.shape[0] > 1 else 0.0
+    return float(math.sqrt(rf + cf))
+
+
+def average_gradient(img: np.ndarray) -> float:
+    """AG: mean of sqrt((dx^2 + dy^2) / 2) with forward differences."""
+    x = _f64(img)
+    dx = x[:-1, 1:] - x[:-1, :-1]
+    dy = x[1:, :-1] - x[:-1, :-1]
+    return float(np.mean(np.sqrt((dx * dx + dy * dy) / 2))) if dx.size else 0.0
+
+
+def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
+    """MI(A, B) in bits from the 256 x 256 joint histogram."""
+    joint = np.bincount((quantize(a) * BINS + quantize(b)).ravel(), minlength=BINS * BINS).reshape(BINS, BINS)
+    pab = joint / joint.sum()
+    pa = pab.sum(axis=1, keepdims=True)
+    pb = pab.sum(axis=0, keepdims=True)
+    nz = pab > 0
+    return float((pab[nz] * np.log2(pab[nz] / (pa @ pb)[nz])).sum())
+
+
+def fusion_mi(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """MI: MI(F, A) + MI(F, B), bits."""
+    return mutual_information(fused, a) + mutual_information(fused, b)
+
+
+def _sobel(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = _f64(img)
+    return ndi.sobel(x, axis=1, mode="mirror"), ndi.sobel(x, axis=0, mode="mirror")
+
+
+def _edge_strength_orientation(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    gx, gy = _sobel(img)
+    g = np.hypot(gx, gy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(gx == 0, math.pi / 2, np.arctan(gy / np.where(gx == 0, 1.0, gx)))
+    return g, alpha
+
+
+def _edge_preservation(g_src: np.ndarray, a_src: np.ndarray, g_f: np.ndarray, a_f: np.ndarray) -> np.ndarray:
+    """Q^{SF}: how well F keeps the edge strength and orientation of a source, per pixel."""
+    hi, lo = np.maximum(g_src, g_f), np.minimum(g_src, g_f)
+    G = np.divide(lo, hi, out=np.zeros_like(hi), where=hi > 0)
+    d = np.abs(a_src - a_f)
+    d = np.minimum(d, math.pi - d)
+    A = 1.0 - d / (math.pi / 2)
+    c = QABF
+    qg = c["Tg"] / (1.0 + np.exp(c["kg"] * (G - c["Dg"])))
+    qa = c["Ta"] / (1.0 + np.exp(c["ka"] * (A - c["Da"])))
+    return qg * qa
+
+
+def qabf(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
+    """Qabf: gradient-weighted edge preservation from sources A and B into F (Xydeas & Petrovic 2000)."""
+    ga, aa = _edge_strength_orientation(a)
+    gb, ab = _edge_strength_orientation(b)
+    gf, af = _edge_strength_orientation(fused)
+    den = (ga + gb).sum()
+    if den == 0:
+        return 0.0
+    return float(((_edge_preservation(ga, aa, gf, af) * ga + _edge_preservation(gb, ab, gf, af) * gb).sum()) / den)
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = _f64(x).ravel(), _f64(y).ravel()
+    x, y = x - x.mean(), y - y.mean()
+    den = math.sqrt((x * x).sum() * (y * y).sum())
+    return float((x * y).sum() / den) if den > 0 else 0.0
+
+
+def scd(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
+    """SCD: sum of the correlations of differences, corr(F - B, A) + corr(F - A, B)."""
+    return _corr(_f64(fused) - _f64(b), a) + _corr(_f64(fused) - _f64(a), b)
+
+
+def ssim(x: np.ndarray, y: np.ndarray, window: int = 11) -> float:
+    """SSIM (data range 1, Gaussian window of sigma 1.5) via pytorch-msssim."""
+    tx = torch.as_tensor(np.asarray(x, np.float32))[None, None]
+    ty = torch.as_tensor(np.asarray(y, np.float32))[None, None]
+    win = min(window, *(s - (1 - s % 2) for s in tx.shape[-2:]))  # largest odd window that fits
+    return float(_torch_ssim(tx, ty, data_range=1.0, win_size=max(win, 1)))
+
+
+def psnr(x: np.ndarray, y: np.ndarray) -> float:
+    """PSNR in dB for data range 1 (inf when equal)."""
+    mse = float(np.mean((_f64(x) - _f64(y)) ** 2))
+    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
+
+
+def fault_contrast(fused: np.ndarray, fault_mask: np.ndarray) -> float:
+    """Mean gradient magnitude on fault pixels divided by the mean off faults (nan without both)."""
+    g = np.hypot(*_sobel(fused))
+    on = np.asarray(fault_mask) > 0.5
+    if not on.any() or on.all():
+        return math.nan
+    on_mean, off_mean = g[on].mean(), g[~on].mean()
+    if off_mean == 0:
+        return math.inf if on_mean > 0 else math.nan
+    return float(on_mean / off_mean)
+
+
+#: Metrics of the standard suite, in table order, with whether larger is better.
+SUITE = {"EN": True, "SD": True, "SF": True, "AG": True, "MI": True, "Qabf": True, "SCD": True,
+         "SSIM_raw": True, "SSIM_edge": True, "PSNR_raw": True, "PSNR_edge": True}
+REFERENCE = {"SSIM_clean": True, "PSNR_clean": True, "fault_contrast": True}
+
+
+def fusion_metrics(fused: np.ndarray, raw: np.ndarray, edge: np.ndarray, clean: np.ndarray | None = None,
+                   fault_mask: np.ndarray | None = None) -> dict[str, float]:
+    """The standard suite for one section; with a clean section and fault mask also the reference metrics."""
+    out = {
+        "EN": entropy(fused), "SD": standard_deviation(fused), "SF": spatial_frequency(fused),
+        "AG": average_gradient(fused), "MI": fusion_mi(fused, raw, edge), "Qabf": qabf(raw, edge, fused),
+        "SCD": scd(raw, edge, fused), "SSIM_raw": ssim(fused, raw), "SSIM_edge": ssim(fused, edge),
+        "PSNR_raw": psnr(fused, raw), "PSNR_edge": psnr(fused, edge),
+    }
+    if clean is not None:
+        out["SSIM_clean"] = ssim(fused, clean)
+        out["PSNR_clean"] = psnr(fused, clean)
+    if fault_mask is not None:
+        out["fault_contrast"] = fault_contrast(fused, fault_mask)
+    return out

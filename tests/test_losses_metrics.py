@@ -1,0 +1,173 @@
+"""FusionLoss, the fusion metrics against known answers and independent references, and the baselines."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import structural_similarity
+from sklearn.metrics import mutual_info_score
+
+from seisfuse import metrics as m
+from seisfuse.losses import FusionLoss, LossConfig, fit_msssim_window
+from seisfuse.models.baselines import BASELINES, average, laplacian_pyramid, wavelet
+
+RNG = np.random.default_rng(0)
+
+
+def smooth(shape=(64, 72), seed=0) -> np.ndarray:
+    yy, xx = np.mgrid[0: shape[0], 0: shape[1]]
+    r = np.random.default_rng(seed)
+    img = 0.5 + 0.3 * np.sin(xx / r.uniform(3, 6) + yy / r.uniform(5, 9)) + 0.05 * r.standard_normal(shape)
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+# ---------------------------------------------------------------- loss
+def test_msssim_window_fitted_to_patch():
+    assert fit_msssim_window(128) == 7
+    assert fit_msssim_window(256) == 11
+    assert fit_msssim_window(64) == 3
+    with pytest.raises(ValueError, match="too small for MS-SSIM"):
+        fit_msssim_window(32)
+    with pytest.raises(ValueError, match="too small"):
+        FusionLoss({}, patch_size=24)
+    FusionLoss({"w_msssim": 0}, patch_size=24)  # fine without the MS-SSIM term
+
+
+def test_loss_is_zero_for_fused_equal_to_single_source():
+    raw = torch.rand(3, 1, 64, 64)
+    edge = torch.rand(3, 1, 64, 64)
+    loss = FusionLoss({"a_raw": 1.0, "a_edge": 0.0}, patch_size=64)
+    total, parts = loss(raw.clone(), raw, edge)
+    assert float(total) == pytest.approx(0.0, abs=1e-5)
+    assert float(parts["ssim_raw"]) == pytest.approx(1.0, abs=1e-6)
+    total_other, _ = loss(edge.clone(), raw, edge)
+    assert float(total_other) > 0.5
+
+
+def test_loss_components_and_gradient():
+    raw, edge = torch.rand(2, 1, 48, 48), torch.rand(2, 1, 48, 48)
+    fused = torch.rand(2, 1, 48, 48, requires_grad=True)
+    cfg = LossConfig(w_ssim=1, w_msssim=0.5, w_l1=2, w_grad=1, source_weights="adaptive")
+    total, parts = FusionLoss(cfg, patch_size=48)(fused, raw, edge)
+    assert {"ssim", "msssim", "l1", "grad", "loss", "ssim_raw", "msssim_edge"} <= set(parts)
+    expected = parts["ssim"] + 0.5 * parts["msssim"] + 2 * parts["l1"] + parts["grad"]
+    assert float(total.detach()) == pytest.approx(float(expected), rel=1e-5)
+    total.backward()
+    assert fused.grad.abs().sum() > 0
+
+
+def test_adaptive_weights_follow_gradient_saliency():
+    flat = torch.full((1, 1, 40, 40), 0.5)
+    busy = torch.rand(1, 1, 40, 40)
+    a_raw, a_edge = FusionLoss({"source_weights": "adaptive"}, patch_size=40).source_weights(flat, busy)
+    assert float(a_raw) < 0.01 and float(a_edge) > 0.99 and float(a_raw + a_edge) == pytest.approx(1.0)
+
+
+def test_loss_runs_in_fp32_under_autocast():
+    raw, edge = torch.rand(2, 1, 40, 40), torch.rand(2, 1, 40, 40)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        total, _ = FusionLoss({}, patch_size=40)(raw.bfloat16(), raw, edge)
+    assert total.dtype == torch.float32
+
+
+def test_loss_config_rejects_unknown_keys():
+    with pytest.raises(ValueError, match="unknown loss option w_sim"):
+        LossConfig.from_dict({"w_sim": 1})
+
+
+# ---------------------------------------------------------------- metrics: known answers
+def test_entropy_of_uniform_256_levels_is_8_bits():
+    img = np.repeat(np.arange(256) / 255.0, 3).reshape(24, 32)
+    assert m.entropy(img) == pytest.approx(8.0)
+    assert m.entropy(np.full((10, 10), 0.3)) == 0.0
+
+
+def test_mutual_information_of_an_image_with_itself_is_its_entropy():
+    a = smooth()
+    assert m.mutual_information(a, a) == pytest.approx(m.entropy(a))
+
+
+def test_mutual_information_matches_sklearn():
+    a, b = smooth(seed=1), smooth(seed=2)
+    ref = mutual_info_score(m.quantize(a).ravel(), m.quantize(b).ravel()) / math.log(2)
+    assert m.mutual_information(a, b) == pytest.approx(ref, rel=1e-9)
+    assert m.fusion_mi(a, a, b) == pytest.approx(m.entropy(a) + ref)
+
+
+def test_qabf_of_identical_images_is_the_constant_ceiling():
+    a = smooth()
+    c = m.QABF
+    ceiling = c["Tg"] / (1 + math.exp(c["kg"] * (1 - c["Dg"]))) * c["Ta"] / (1 + math.exp(c["ka"] * (1 - c["Da"])))
+    assert ceiling == pytest.approx(0.9748, abs=1e-4)
+    assert m.qabf(a, a, a) == pytest.approx(ceiling, rel=1e-9)
+    b = smooth(seed=3)
+    assert m.qabf(a, b, np.full_like(a, 0.5)) < 0.01, "a flat image transfers no edges"
+    assert m.qabf(a, b, a) > m.qabf(a, b, np.full_like(a, 0.5))
+
+
+def test_spatial_frequency_average_gradient_sd():
+    assert m.spatial_frequency(np.full((8, 9), 0.7)) == 0.0
+    assert m.average_gradient(np.full((8, 9), 0.7)) == 0.0
+    stripes = np.tile([0.0, 1.0], (6, 5))  # columns alternate 0/1: every horizontal difference is 1
+    assert m.spatial_frequency(stripes) == pytest.approx(1.0)
+    assert m.average_gradient(stripes) == pytest.approx(math.sqrt(0.5))
+    assert m.standard_deviation(stripes) == pytest.approx(0.5)
+
+
+def test_ssim_matches_scikit_image_and_psnr():
+    a, b = smooth(seed=4), smooth(seed=5)
+    ref = structural_similarity(a.astype(np.float64), b.astype(np.float64), data_range=1.0, gaussian_weights=True,
+                                sigma=1.5, use_sample_covariance=False, win_size=11)
+    assert m.ssim(a, b) == pytest.approx(ref, abs=1e-4)
+    assert m.ssim(a, a) == pytest.approx(1.0, abs=1e-6)
+    assert m.psnr(a, a) == math.inf
+    assert m.psnr(np.zeros((4, 4)), np.full((4, 4), 0.1)) == pytest.approx(20.0)
+
+
+def test_scd_and_fault_contrast():
+    a, b = smooth(seed=6), smooth(seed=7)
+    assert m.scd(a, b, a + b) == pytest.approx(2.0)
+    img = np.zeros((20, 20))
+    img[:, 10:] = 1.0
+    mask = np.zeros((20, 20))
+    mask[:, 9:11] = 1
+    assert m.fault_contrast(img, mask) == math.inf
+    noisy = img + 0.01 * np.random.default_rng(0).standard_normal(img.shape)
+    assert 10 < m.fault_contrast(noisy, mask) < math.inf
+    assert math.isnan(m.fault_contrast(img, np.zeros((20, 20))))
+
+
+def test_fusion_metrics_suite_and_no_rescaling_reward():
+    raw, edge = smooth(seed=8), smooth(seed=9)
+    fused = average(raw, edge)
+    res = m.fusion_metrics(fused, raw, edge, clean=raw, fault_mask=(edge > 0.5))
+    assert list(res)[: len(m.SUITE)] == list(m.SUITE)
+    assert set(m.REFERENCE) <= set(res)
+    stretched = (fused - fused.min()) / (fused.max() - fused.min())
+    assert m.fusion_metrics(stretched, raw, edge)["SD"] > res["SD"], "metrics see the image as given, not re-stretched"
+
+
+# ---------------------------------------------------------------- baselines
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_baselines_keep_shape_range_and_identity(name):
+    raw, edge = smooth((37, 53), 10), smooth((37, 53), 11)
+    out = BASELINES[name](raw, edge)
+    assert out.shape == raw.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    np.testing.assert_allclose(BASELINES[name](raw, raw), raw, atol=1e-5)
+
+
+def test_detail_baselines_keep_stronger_edges_than_average():
+    raw, edge = smooth((64, 64), 12), np.zeros((64, 64), np.float32)
+    edge[:, 32:] = 1.0
+    base = m.qabf(raw, edge, average(raw, edge))
+    assert m.qabf(raw, edge, laplacian_pyramid(raw, edge)) > base
+    assert m.qabf(raw, edge, wavelet(raw, edge)) > base
+
+
+def test_baselines_on_tiny_sections():
+    raw, edge = smooth((3, 5), 13), smooth((3, 5), 14)
+    for fn in BASELINES.values():
+        assert fn(raw, edge).shape == (3, 5)
