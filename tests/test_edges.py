@@ -98,6 +98,14 @@ def test_morphology_matches_skimage_exactly(name, shape, size):
     np.testing.assert_array_equal(op(IMG), ref)
 
 
+def test_morph_contrast_is_image_plus_tophat_minus_blackhat():
+    op = build_op({"op": "morph_contrast", "size": 5, "gain": 0.7})
+    fp = op.kernel.astype(bool)
+    ref = np.clip(IMG + 0.7 * (morph.white_tophat(IMG, fp) - morph.black_tophat(IMG, fp)), 0, 1)
+    np.testing.assert_allclose(op(IMG), ref, atol=1e-6)
+    assert op.output is None, "keeps the input's polarity"
+
+
 def test_morphology_iterations_repeat_the_op():
     op = build_op({"op": "erode", "size": 3, "shape": "cross", "iterations": 3})
     ref = IMG
@@ -169,6 +177,7 @@ def test_pipeline_from_yaml_and_back():
     assert [op.name for op in pipe.ops] == ["gaussian", "unsharp", "morph_gradient"]
     assert pipe.ops[0].sigma == 1.0 and isinstance(pipe.ops[0].sigma, float)
     assert pipe.output == "magnitude" and pipe.halo == 4 + 4 + 1
+    assert EdgePipeline.from_config(DEFAULT_PIPELINE).output == "amplitude"
     again = EdgePipeline.from_config(pipe.to_config())
     np.testing.assert_array_equal(again(IMG), pipe(IMG))
     assert "unsharp(amount=1.5)" in pipe.describe()
