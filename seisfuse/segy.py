@@ -412,7 +412,11 @@ class Volume:
 
     def section(self, axis: str, index: int) -> np.ndarray:
         """One inline or crossline section, float32 (samples, traces); missing traces are zero."""
-        pos = self.section_positions(axis, index)
+        return self.section_traces(axis, index, 0, None)
+
+    def section_traces(self, axis: str, index: int, start: int, stop: int | None) -> np.ndarray:
+        """Traces start..stop of a section, float32 (samples, traces); missing traces are zero."""
+        pos = self.section_positions(axis, index)[start:stop]
         live = pos >= 0
         if live.all():
             return np.ascontiguousarray(self.read_traces(pos).T)
