@@ -215,7 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] in LIGHTNING_COMMANDS:
             from seisfuse.train import run_lightning_cli
 
-            return run_lightning_cli([a for a in argv if a != "--debug"], debug=debug)
+            try:
+                return run_lightning_cli([a for a in argv if a != "--debug"], debug=debug)
+            except SystemExit as exc:  # jsonargparse reports config errors by exiting (code 2) or --help (0)
+                return exc.code if isinstance(exc.code, int) else 2
         parser = build_parser()
         args = parser.parse_args(argv)
         if not args.command:
@@ -225,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SeisfuseError as exc:
         if debug:
             raise
-        return _fail(str(exc))
+        return _fail(str(exc), exc.exit_code)
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
@@ -240,7 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - every failure ends in one line unless --debug
         if debug:
             raise
-        return _fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        from seisfuse.train import config_error_line
+
+        return _fail(f"{type(exc).__name__}: {config_error_line(str(exc))} (run with --debug for the traceback)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,108 @@
+"""Experiment tracking: W&B and CSV loggers that live in the run folder, and the config pushed to the run.
+
+The run folder (`SEISFUSE_RUN_DIR`, set by `seisfuse fit`) holds the resolved config, the
+checkpoints and the logs. The W&B run id is pinned: taken from `WANDB_RUN_ID` (sweeps),
+else `slurm-$SLURM_JOB_ID`, else read from (or written to) `wandb_run_id` in the run
+folder, so a requeued or resumed job continues the same W&B run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.cli import SaveConfigCallback
+from lightning.pytorch.loggers import CSVLogger as _LightningCSV
+from lightning.pytorch.loggers import WandbLogger as _LightningWandb
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+RUN_DIR_ENV = "SEISFUSE_RUN_DIR"
+RUN_ID_FILE = "wandb_run_id"
+
+
+def run_dir() -> Path:
+    """The current run folder (from SEISFUSE_RUN_DIR; 'runs' outside `seisfuse fit`)."""
+    return Path(os.environ.get(RUN_DIR_ENV, "runs"))
+
+
+def wandb_offline() -> bool:
+    """True when W&B writes locally only (WANDB_MODE offline or disabled)."""
+    return os.environ.get("WANDB_MODE", "").lower() in ("offline", "dryrun", "disabled")
+
+
+def pinned_run_id(folder: Path) -> str:
+    """The W&B run id of a run folder: WANDB_RUN_ID, slurm-<job>, or the id saved in the folder (created once)."""
+    if os.environ.get("WANDB_RUN_ID"):
+        return os.environ["WANDB_RUN_ID"]
+    id_file = folder / RUN_ID_FILE
+    if id_file.exists():
+        return id_file.read_text().strip()
+    job = os.environ.get("SLURM_ARRAY_JOB_ID") and os.environ.get("SLURM_ARRAY_TASK_ID")
+    if job:
+        run_id = f"slurm-{os.environ['SLURM_ARRAY_JOB_ID']}-{os.environ['SLURM_ARRAY_TASK_ID']}"
+    elif os.environ.get("SLURM_JOB_ID"):
+        run_id = f"slurm-{os.environ['SLURM_JOB_ID']}"
+    else:
+        run_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    if rank_zero_only.rank == 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        id_file.write_text(run_id + "\n")
+    return run_id
+
+
+class WandbLogger(_LightningWandb):
+    """Lightning's WandbLogger with seisfuse defaults: run folder, pinned id, project/entity from the environment."""
+
+    def __init__(self, project: str | None = None, entity: str | None = None, group: str | None = None,
+                 tags: list[str] | None = None, name: str | None = None, notes: str | None = None,
+                 save_dir: str | None = None, log_model: bool | str = "auto", job_type: str = "train") -> None:
+        """Configure the W&B run (keys under `trainer.logger.init_args`).
+
+        Args:
+            project: W&B project (default: $WANDB_PROJECT, else 'seisfuse').
+            entity: W&B entity / team (default: $WANDB_ENTITY, else your default entity).
+            group: run group (default: the experiment name), so ablations sit together.
+            tags: run tags.
+            name: run display name (default: W&B's).
+            notes: free text shown with the run.
+            save_dir: where the wandb/ folder goes (default: the run folder).
+            log_model: upload checkpoints as artifacts: True, 'all', False, or 'auto' (only when online).
+            job_type: W&B job type.
+        """
+        # absolute: W&B's service process may have started in another working directory
+        folder = (Path(save_dir) if save_dir else run_dir()).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        if log_model == "auto":
+            log_model = not wandb_offline()
+        super().__init__(
+            name=name, save_dir=str(folder), id=pinned_run_id(folder),
+            project=project or os.environ.get("WANDB_PROJECT", "seisfuse"),
+            entity=entity or os.environ.get("WANDB_ENTITY"), group=group, tags=tags, notes=notes,
+            log_model=log_model, resume="allow", job_type=job_type,
+        )
+
+
+class CSVLogger(_LightningCSV):
+    """Lightning's CSVLogger writing metrics.csv into the run folder (for users without W&B)."""
+
+    def __init__(self, save_dir: str | None = None, name: str = "csv") -> None:
+        """Configure the CSV log (keys under `trainer.logger.init_args`).
+
+        Args:
+            save_dir: parent folder of the log (default: the run folder).
+            name: subfolder holding metrics.csv and hparams.yaml.
+        """
+        super().__init__(save_dir=save_dir or str(run_dir()), name=name, version="")
+
+
+class SaveConfigToRun(SaveConfigCallback):
+    """Save the resolved config in the run folder and push it to the W&B run config (rank zero)."""
+
+    def save_config(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        if isinstance(trainer.logger, _LightningWandb) and trainer.is_global_zero:
+            config = self.config.as_dict()
+            config.pop("config", None)  # the list of config files is not a setting
+            trainer.logger.experiment.config.update(config, allow_val_change=True)

@@ -1,0 +1,125 @@
+"""`seisfuse fit | validate | test`: LightningCLI over FusionModule and SeismicDataModule.
+
+Configs are YAML (`--config`, repeatable: later files override earlier ones) with
+`--section.key=value` overrides, as W&B sweeps pass them. Besides Lightning's keys:
+
+* `experiment` names the run family: the W&B group and the run folder
+  `runs/<experiment>/<SLURM job id or timestamp>` (set `trainer.default_root_dir` to choose).
+* `data.edges`, `data.patch_size` and `data.clip_percentile` are linked into the model,
+  so the checkpoint carries what inference needs.
+* Resuming: `--ckpt_path RUN/checkpoints/last.ckpt` continues in that run folder (and the
+  same W&B run); under SLURM a requeued job resumes from Lightning's HPC checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import ArgumentError
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from seisfuse.data import SeismicDataModule
+from seisfuse.errors import ConfigError
+from seisfuse.module import FusionModule
+from seisfuse.tracking import RUN_DIR_ENV, SaveConfigToRun
+
+
+def default_run_dir(experiment: str, ckpt_path: str | None) -> str:
+    """Run folder: the checkpoint's run when resuming, else runs/<experiment>/<SLURM job or timestamp>."""
+    if os.environ.get(RUN_DIR_ENV):  # set by the first process: DDP ranks launched later agree with it
+        return os.environ[RUN_DIR_ENV]
+    if ckpt_path and ckpt_path not in ("last", "best", "hpc"):
+        ckpt = Path(ckpt_path)
+        if ckpt.parent.name == "checkpoints":
+            return str(ckpt.parent.parent)
+    job = os.environ.get("SLURM_JOB_ID")
+    return str(Path("runs") / experiment / (job or time.strftime("%Y%m%d-%H%M%S")))
+
+
+def _init_args(node: Any) -> Any:
+    """init_args of a class_path node of a jsonargparse config, or None."""
+    return getattr(node, "init_args", None) if hasattr(node, "class_path") else None
+
+
+class SeisfuseCLI(LightningCLI):
+    """LightningCLI with the experiment name, linked data settings and a fixed run folder."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--experiment", default="default",
+                            help="experiment name: W&B group and run folder runs/<experiment>/...")
+        parser.link_arguments("data.edges", "model.edges")
+        parser.link_arguments("data.patch_size", "model.patch_size")
+        parser.link_arguments("data.clip_percentile", "model.clip_percentile")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        try:
+            super().parse_arguments(parser, args)
+        except (ValueError, TypeError) as exc:  # a value that fails validation while parsing
+            raise ConfigError(f"config: {config_error_line(str(exc))}") from None
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except (ValueError, TypeError) as exc:  # settings the model or data classes reject
+            raise ConfigError(f"config: {config_error_line(str(exc))}") from None
+
+    def before_instantiate_classes(self) -> None:
+        cfg = self.config[self.subcommand] if self.subcommand else self.config
+        trainer = cfg.trainer
+        root = trainer.default_root_dir or default_run_dir(cfg.experiment, cfg.get("ckpt_path"))
+        trainer.default_root_dir = root
+        os.environ[RUN_DIR_ENV] = str(root)
+        Path(root).mkdir(parents=True, exist_ok=True)
+        loggers = trainer.logger if isinstance(trainer.logger, list) else [trainer.logger]
+        for logger in loggers:
+            args = _init_args(logger)
+            if args is not None and "group" in args and args.group is None:
+                args.group = cfg.experiment
+        for callback in trainer.callbacks or []:
+            args = _init_args(callback)
+            if str(getattr(callback, "class_path", "")).endswith("ModelCheckpoint") and args.dirpath is None:
+                args.dirpath = str(Path(root) / "checkpoints")
+
+
+def run_lightning_cli(args: list[str], debug: bool = False) -> int:
+    """Run a LightningCLI subcommand; returns the exit code."""
+    # from the console script, let LightningCLI read sys.argv itself (DDP re-launches ranks with sys.argv)
+    from_console = list(sys.argv[1:]) == list(args)
+    try:
+        SeisfuseCLI(
+            FusionModule,
+            SeismicDataModule,
+            args=None if from_console else args,
+            save_config_callback=SaveConfigToRun,
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs={"parser_mode": "yaml", "exit_on_error": False},
+            auto_configure_optimizers=False,
+        )
+    except ArgumentError as exc:
+        raise ConfigError(f"config: {config_error_line(str(exc))}") from None
+    finally:
+        _finish_wandb()
+    return 0
+
+
+def config_error_line(message: str) -> str:
+    """The informative line of a jsonargparse message (its Union reports list every subtype tried)."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    reasons = [ln[2:] for ln in lines if ln.startswith("- ") and not ln.startswith("- Expected a")]
+    if reasons:
+        key = lines[0].split(":")[0] if lines[0].startswith("Parser key") else ""
+        return f"{key}: {reasons[0]}" if key else reasons[0]
+    if len(lines) > 1 and lines[0].endswith(":"):  # 'Parser key "data.patch_size":' then the reason
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else message
+
+
+def _finish_wandb() -> None:
+    """Close a W&B run left open (flushes offline runs; a later fit in this process must not reuse it)."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and getattr(wandb, "run", None) is not None:
+        wandb.finish()
