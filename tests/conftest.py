@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +90,13 @@ def run_cli(capsys):
     from seisfuse.cli import main
 
     def run(*args: str) -> tuple[int, str, str]:
+        # libraries bind log handlers to the stderr of the test that imported them: point them at this one
+        loggers = [logging.getLogger()] + [lg for lg in logging.root.manager.loggerDict.values()
+                                           if isinstance(lg, logging.Logger)]
+        for lg in loggers:
+            for handler in lg.handlers:
+                if type(handler) is logging.StreamHandler and getattr(handler.stream, "closed", False):
+                    handler.stream = sys.stderr  # setStream would flush the closed one
         code = main([str(a) for a in args])
         out = capsys.readouterr()
         return code, out.out, out.err

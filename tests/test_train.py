@@ -1,0 +1,186 @@
+"""`seisfuse fit`: real Lightning runs on a tiny synthetic survey, configs, resume, DDP, W&B offline, errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from wandb_records import offline_runs, read_run
+
+from seisfuse.synth import SynthConfig, make_survey, write_volume
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "tiny.yaml"
+DEFAULT = ROOT / "configs" / "default.yaml"
+EXPERIMENTS = sorted((ROOT / "configs" / "experiment").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("survey") / "train.sgy"
+    cfg = SynthConfig(inlines=48, crosslines=48, samples=64, faults=2, seed=3)
+    write_volume(path, make_survey(cfg).seismic, cfg)
+    return path
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """Run in a fresh folder with no run folder inherited from an earlier fit in this process."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEISFUSE_RUN_DIR", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    return tmp_path
+
+
+def fit_args(survey: Path, *extra: str, configs=(DEFAULT,)) -> list[str]:
+    args = ["fit"]
+    for c in (*configs, TINY):
+        args += ["--config", str(c)]
+    return args + [f"--data.train_files=[{survey}]", *extra]
+
+
+def the_run(root: Path = Path("runs")) -> Path:
+    (run,) = [p for p in root.glob("*/*") if p.is_dir()]
+    return run
+
+
+def test_fast_dev_run(run_cli, survey, workdir):
+    code, out, err = run_cli(*fit_args(survey, "--trainer.fast_dev_run=2", "--trainer.logger=false"))
+    assert code == 0, err
+
+
+def test_fit_writes_checkpoint_with_everything_inference_needs(run_cli, survey, workdir):
+    code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", "--experiment=ckpt",
+                                     "--data.edges=[{op: gaussian, sigma: 2.0}]"))
+    assert code == 0, err
+    run = the_run()
+    assert run.parent.name == "ckpt"
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    hp = ckpt["hyper_parameters"]
+    assert hp["edges"] == [{"op": "gaussian", "sigma": 2.0}]
+    assert hp["patch_size"] == 40 and hp["clip_percentile"] == 99.5
+    assert hp["net"]["base_channels"] == 4 and hp["net"]["deform"] is True
+    assert ckpt["seisfuse"]["format"] == 1 and ckpt["global_step"] == 2
+    assert list((run / "checkpoints").glob("best-*.ckpt"))
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["data"]["edges"] == hp["edges"], "data.edges is linked into the model"
+    from seisfuse.module import FusionModule
+
+    model = FusionModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt", map_location="cpu")
+    assert model.net.config.base_channels == 4
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda p: p.stem)
+def test_every_experiment_config_runs_a_step(run_cli, survey, workdir, experiment):
+    code, _, err = run_cli(*fit_args(survey, "--trainer.fast_dev_run=1", "--trainer.logger=false",
+                                     configs=(DEFAULT, experiment)))
+    assert code == 0, err
+
+
+def test_demo_config_runs_a_step(run_cli, survey, workdir):
+    code, _, err = run_cli(*fit_args(survey, "--trainer.fast_dev_run=1", "--trainer.logger=false",
+                                     configs=(ROOT / "configs" / "demo.yaml",)))
+    assert code == 0, err
+
+
+def test_same_seed_same_numbers(run_cli, survey, workdir):
+    weights = []
+    for name in ("a", "b"):
+        code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", f"--trainer.default_root_dir=r{name}"))
+        assert code == 0, err
+        ckpt = torch.load(Path(f"r{name}") / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+        weights.append(ckpt["state_dict"])
+    for key in weights[0]:
+        assert torch.equal(weights[0][key], weights[1][key]), key
+
+
+def test_resume_continues_step_count_and_run(run_cli, survey, workdir):
+    code, _, err = run_cli(*fit_args(survey, "--experiment=res"))
+    assert code == 0, err
+    run = the_run()
+    run_id = (run / "wandb_run_id").read_text().strip()
+    last = run / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=False)["global_step"] == 2
+    os.environ.pop("SEISFUSE_RUN_DIR", None)
+    code, _, err = run_cli(*fit_args(survey, "--experiment=res", "--trainer.max_epochs=2", f"--ckpt_path={last}"))
+    assert code == 0, err
+    assert the_run() == run, "resuming continues in the checkpoint's run folder"
+    assert torch.load(last, weights_only=False)["global_step"] == 4
+    runs = offline_runs(run / "wandb")
+    assert {read_run(r).run_id for r in runs} == {run_id}, "and in the same W&B run"
+
+
+def test_wandb_offline_run_records_config_metrics_and_images(run_cli, survey, workdir):
+    code, _, err = run_cli(*fit_args(survey, "--experiment=wb", "--model.lr=0.0005"))
+    assert code == 0, err
+    run_dir = the_run()
+    (folder,) = offline_runs(run_dir / "wandb")
+    rec = read_run(folder)
+    assert rec.run_id == (run_dir / "wandb_run_id").read_text().strip()
+    assert rec.group == "wb" and "cluster" in rec.tags
+    assert rec.config["model"]["lr"] == 0.0005 and rec.config["experiment"] == "wb"
+    assert rec.config["data"]["patch_size"] == 40 and rec.config["model"]["net"]["base_channels"] == 4
+    assert rec.config["data_info"]["train_patches"] > 0
+    losses = rec.values("train/loss")
+    assert len(losses) == 2 and all(np.isfinite(v) for v in losses)
+    (qabf,) = rec.values("val/qabf")
+    assert 0 < qabf < 1
+    assert rec.metric_summaries["val/loss"] == "min" and rec.metric_summaries["val/qabf"] == "max"
+    assert rec.values("val/panels/_type") == ["images/separated"] and rec.values("val/panels/count") == [1]
+    pngs = list((folder / "files" / "media" / "images").rglob("*.png"))
+    assert pngs and all(p.stat().st_size > 5000 for p in pngs)
+    tables = list((folder / "files" / "media" / "table").rglob("*.table.json"))
+    assert tables
+    import json
+
+    table = json.loads(tables[0].read_text())
+    assert table["columns"][:3] == ["section", "epoch", "qabf"] and len(table["data"]) == 1
+
+
+def test_csv_logger_without_wandb(run_cli, survey, workdir):
+    code, _, err = run_cli(*fit_args(survey, "--experiment=csv", configs=(DEFAULT, ROOT / "configs/logger/csv.yaml")))
+    assert code == 0, err
+    run = the_run()
+    header = (run / "csv" / "metrics.csv").read_text().splitlines()[0]
+    assert "val/qabf" in header and "train/loss" in header
+    assert list((run / "csv" / "panels").glob("epoch000_*.png"))
+    assert (run / "csv" / "panels" / "sections.csv").read_text().startswith("section,epoch,qabf")
+    assert not (run / "wandb").exists()
+
+
+@pytest.mark.parametrize("extra,code_expected,message", [
+    (["--model.lrr=0.1"], 2, "lrr"),
+    (["--data.train_files=[nope.sgy]"], 1, "nope.sgy: no such file"),
+    (["--data.patch_size=96"], 1, "no usable 96 x 96 patches"),
+    (["--model.net.fusion=max"], 2, "fusion"),
+])
+def test_bad_config_is_a_clear_error(run_cli, survey, workdir, extra, code_expected, message):
+    code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", *extra))
+    assert code == code_expected
+    assert message in err and "Traceback" not in err
+
+
+def test_missing_config_file(run_cli, workdir):
+    code, _, err = run_cli("fit", "--config", "nope.yaml")
+    assert code == 2 and "nope.yaml" in err
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_on_cpu(survey, workdir):
+    """Lightning's own launcher re-runs the command for rank 1; gloo on CPU."""
+    seisfuse = Path(sys.executable).parent / "seisfuse"
+    cmd = [str(seisfuse), *fit_args(survey, "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.logger=false",
+                                    "--trainer.limit_train_batches=3", "--experiment=ddp")]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "MEMBER: 2/2" in res.stderr + res.stdout
+    run = the_run()
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["global_step"] == 3
