@@ -245,6 +245,16 @@ def test_atomic_output_leaves_nothing_on_failure(tmp_path):
     assert not target.exists() and list(tmp_path.iterdir()) == []
 
 
+def test_outputs_get_the_usual_file_permissions(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "out.bin") as tmp:
+            tmp.write_bytes(b"data")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o644
+
+
 def test_cli_error_has_no_traceback_and_debug_shows_it(tmp_path):
     cmd = [sys.executable, "-m", "seisfuse.cli", "info", str(tmp_path / "nope.sgy")]
     res = subprocess.run(cmd, capture_output=True, text=True)
