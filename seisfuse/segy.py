@@ -545,6 +545,16 @@ def create_output(source: Volume, dst: str | os.PathLike) -> Volume:
     return out
 
 
+def check_same_geometry(reference: Volume, other: Volume) -> None:
+    """Raise when two files do not hold the same traces on the same grid."""
+    same = (reference.n_samples == other.n_samples and
+            np.array_equal(reference.geometry.grid >= 0, other.geometry.grid >= 0) and
+            np.array_equal(reference.geometry.ilines, other.geometry.ilines) and
+            np.array_equal(reference.geometry.xlines, other.geometry.xlines))
+    if not same:
+        raise file_error(other.path, f"geometry differs from {reference.path} (line ranges, traces or samples)")
+
+
 def describe(volume: Volume, scan: bool = True) -> dict:
     """Facts about a file for `seisfuse info`: format, geometry, ranges, dead traces, text header."""
     g = volume.geometry
