@@ -184,3 +184,44 @@ def test_ddp_two_processes_on_cpu(survey, workdir):
     run = the_run()
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
     assert ckpt["global_step"] == 3
+
+
+def _script_env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SEISFUSE_RUN_DIR"))}
+    env.update(PATH=f"{tmp / 'bin'}:{Path(sys.executable).parent}:{env['PATH']}", WANDB_MODE="offline", **extra)
+    return env
+
+
+@pytest.mark.slow
+def test_train_sh_locally_and_under_slurm_with_requeue(survey, workdir):
+    script = ROOT / "scripts" / "train.sh"
+    overrides = ["--config", str(TINY), f"--data.train_files=[{survey}]", "--experiment=sh"]
+    local = subprocess.run(["bash", str(script), str(DEFAULT), *overrides], capture_output=True, text=True,
+                           cwd=workdir, env=_script_env(workdir), timeout=300)
+    assert local.returncode == 0, local.stderr[-2000:]
+    assert "wandb sync runs/sh/" in local.stderr
+    # sbatch's environment, with an srun that just runs the task: the job id names the run and the W&B run
+    (workdir / "bin").mkdir()
+    (workdir / "bin" / "srun").write_text('#!/bin/bash\nwhile [[ "$1" == --* ]]; do shift; done\nexec "$@"\n')
+    (workdir / "bin" / "srun").chmod(0o755)
+    slurm = {"SLURM_JOB_ID": "4242", "SLURM_NTASKS": "1", "SLURM_NNODES": "1", "SLURM_NTASKS_PER_NODE": "1",
+             "SLURM_SUBMIT_DIR": str(workdir), "SLURM_JOB_NAME": "seisfuse", "SLURM_PROCID": "0",
+             "SLURM_LOCALID": "0", "SLURM_NODEID": "0"}
+    first = subprocess.run(["bash", str(script), str(DEFAULT), *overrides], capture_output=True, text=True,
+                           cwd=workdir, env=_script_env(workdir, **slurm), timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    run = workdir / "runs" / "sh" / "4242"
+    assert (run / "wandb_run_id").read_text().strip() == "slurm-4242"
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
+    # a requeued job finds Lightning's HPC checkpoint in the same run folder and continues from it
+    (run / "checkpoints" / "last.ckpt").replace(run / "hpc_ckpt_1.ckpt")
+    again = subprocess.run(["bash", str(script), str(DEFAULT), *overrides, "--trainer.max_epochs=2"],
+                           capture_output=True, text=True, cwd=workdir, env=_script_env(workdir, **slurm), timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
+    assert {read_run(r).run_id for r in offline_runs(run / "wandb")} == {"slurm-4242"}
+
+
+def test_train_sh_usage(workdir):
+    res = subprocess.run(["bash", str(ROOT / "scripts" / "train.sh"), "nope.yaml"], capture_output=True, text=True)
+    assert res.returncode == 2 and "nope.yaml: config file not found" in res.stderr
