@@ -16,7 +16,7 @@ does the same around the raw section; `skip: none` decodes the section from scra
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seisfuse.models.blocks import CBAM, DeformConvBlock, DenseBlock, SEBlock
+from seisfuse.settings import from_mapping
 
 FUSION_RULES = ("concat", "add", "l1", "asff")
 ATTENTIONS = ("cbam", "se", "none")
@@ -65,13 +66,8 @@ class FusionConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> FusionConfig:
-        """Build from a plain mapping, rejecting unknown keys with the list of valid ones."""
-        d = dict(d or {})
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(d) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown net option {', '.join(unknown)}; valid: {', '.join(valid)}")
-        return cls(**d)
+        """Build from a mapping, rejecting unknown keys with the list of valid ones."""
+        return from_mapping(cls, d, "net")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for checkpoints and W&B."""
