@@ -15,13 +15,15 @@ float32, outside autocast.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from pytorch_msssim import ms_ssim, ssim
 from torch import Tensor, nn
+
+from seisfuse.settings import from_mapping
 
 MAX_WINDOW = 11
 MSSSIM_DOWNSAMPLE = 16  # pytorch-msssim's size rule: smaller side > (win - 1) * 16
@@ -63,12 +65,7 @@ class LossConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> LossConfig:
         """Build from a mapping, rejecting unknown keys with the list of valid ones."""
-        d = dict(d or {})
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(d) - set(valid))
-        if unknown:
-            raise ValueError(f"unknown loss option {', '.join(unknown)}; valid: {', '.join(valid)}")
-        return cls(**d)
+        return from_mapping(cls, d, "loss")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for checkpoints and W&B."""
@@ -115,18 +112,16 @@ class FusionLoss(nn.Module):
             a_raw, a_edge = self.source_weights(r, e)
             parts: dict[str, Tensor] = {}
             total = f.new_zeros(())
-            if cfg.w_ssim > 0:
-                s_raw = ssim(f, r, data_range=1.0, size_average=False, win_size=cfg.ssim_window)
-                s_edge = ssim(f, e, data_range=1.0, size_average=False, win_size=cfg.ssim_window)
+            for name, fn, weight, window in (("ssim", ssim, cfg.w_ssim, cfg.ssim_window),
+                                             ("msssim", ms_ssim, cfg.w_msssim, self.msssim_window)):
+                if weight <= 0:
+                    continue
+                s_raw = fn(f, r, data_range=1.0, size_average=False, win_size=window)
+                s_edge = fn(f, e, data_range=1.0, size_average=False, win_size=window)
                 term = (a_raw * (1 - s_raw) + a_edge * (1 - s_edge)).mean()
-                parts.update(ssim_raw=s_raw.mean().detach(), ssim_edge=s_edge.mean().detach(), ssim=term.detach())
-                total = total + cfg.w_ssim * term
-            if cfg.w_msssim > 0:
-                m_raw = ms_ssim(f, r, data_range=1.0, size_average=False, win_size=self.msssim_window)
-                m_edge = ms_ssim(f, e, data_range=1.0, size_average=False, win_size=self.msssim_window)
-                term = (a_raw * (1 - m_raw) + a_edge * (1 - m_edge)).mean()
-                parts.update(msssim_raw=m_raw.mean().detach(), msssim_edge=m_edge.mean().detach(), msssim=term.detach())
-                total = total + cfg.w_msssim * term
+                parts.update({f"{name}_raw": s_raw.mean().detach(), f"{name}_edge": s_edge.mean().detach(),
+                              name: term.detach()})
+                total = total + weight * term
             if cfg.w_l1 > 0:
                 term = (f - r).abs().mean()
                 parts["l1"] = term.detach()
