@@ -28,6 +28,7 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader, Dataset
 
@@ -268,9 +269,10 @@ def predict_volume(fuser: Fuser, input_path: str | os.PathLike, output_path: str
             os.environ[TMP_ENV] = str(tmp)
         out = Volume(tmp, source.geometry.header_bytes, _mode="r+", _geometry=source.geometry)
         writer = SegyWriter(out, normalizer, progress=progress)
+        # ranks are launched by Lightning on this node, also inside a SLURM job that has several tasks
         trainer = pl.Trainer(accelerator=accelerator, devices=devices, precision=prec, logger=False,
                              callbacks=[writer], enable_progress_bar=False, enable_model_summary=False,
-                             enable_checkpointing=False, inference_mode=True)
+                             enable_checkpointing=False, inference_mode=True, plugins=[LightningEnvironment()])
         module = PredictModule(fuser, tile, overlap)
         seconds, total = 0.0, 0
         for i, ax in enumerate(axes):

@@ -58,8 +58,8 @@ def survey(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
-def run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore"}
+def run(*args: str, timeout: int = 300, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore", **extra_env}
     return subprocess.run([SEISFUSE, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -166,8 +166,10 @@ def test_two_ranks_write_the_same_file_as_one(trained, survey, tmp_path):
     res = run("predict", "--ckpt", trained, "--input", survey["seismic"], "--output", one, "--device", "cpu",
               "--quiet", "--num-workers", "0", "--axis", "both")
     assert res.returncode == 0, res.stderr[-2000:]
+    # inside an sbatch job with several tasks, predict still launches its own ranks
     res = run("predict", "--ckpt", trained, "--input", survey["seismic"], "--output", two, "--device", "cpu",
-              "--devices", "2", "--quiet", "--num-workers", "0", "--axis", "both")
+              "--devices", "2", "--quiet", "--num-workers", "0", "--axis", "both",
+              SLURM_NTASKS="4", SLURM_JOB_NAME="seisfuse", SLURM_JOB_ID="77")
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.count("wrote") == 1, "one summary line, from rank zero"
     assert "MEMBER: 2/2" in res.stderr
