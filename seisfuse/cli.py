@@ -103,6 +103,8 @@ def _add_info(sub) -> None:
     _header_args(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--no-text-header", action="store_true", help="leave the text header out")
+    p.add_argument("--no-scan", action="store_true",
+                   help="skip the full read that counts dead traces and NaN/Inf samples (for very large files)")
     p.set_defaults(func=cmd_info)
 
 
@@ -111,7 +113,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from seisfuse.segy import describe, open_volume
 
     with open_volume(args.input, _header_bytes(args)) as vol:
-        info = describe(vol)
+        info = describe(vol, scan=not args.no_scan)
         info["amplitudes"] = amplitude_stats(vol).as_dict()
     if args.no_text_header:
         info.pop("text_header")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
@@ -270,6 +271,9 @@ def test_info_prints_the_facts(tiny_segy, run_cli):
     for fact in ("4-byte IEEE float", "inline 189, crossline 193", "1..6 (6)", "1..5 (5)", "sample interval ms  4.0",
                  "dead traces", "seisfuse test file"):
         assert fact in out, fact
+    code, out, _ = run_cli("info", tiny_segy[0], "--no-scan", "--json")
+    info = json.loads(out)
+    assert code == 0 and "dead_traces" not in info and info["traces"] == 30 and info["amplitudes"]["rms"] > 0
 
 
 # ---------------------------------------------------------------- real field data (optional)
