@@ -196,6 +196,7 @@ class SeismicDataModule(pl.LightningDataModule):
         self,
         train_files: list[str] | str,
         val_files: list[str] | str | None = None,
+        test_files: list[str] | str | None = None,
         axes: list[str] | None = None,
         patch_size: int = 128,
         stride: int = 64,
@@ -220,6 +221,7 @@ class SeismicDataModule(pl.LightningDataModule):
         Args:
             train_files: SEG-Y files or glob patterns to train on.
             val_files: separate validation files; if unset, each training survey is split spatially.
+            test_files: files scored by `seisfuse test` (whole); if unset, test uses the validation patches.
             axes: section directions to sample, any of inline and crossline (default both).
             patch_size: patch height and width in samples and traces.
             stride: distance between patch positions (jitter moves them by up to half of it).
@@ -261,12 +263,14 @@ class SeismicDataModule(pl.LightningDataModule):
         if not self.train_paths:
             raise SeisfuseError("data.train_files is empty")
         self.val_paths = expand_files(val_files, "val_files")
+        self.test_paths = expand_files(test_files, "test_files")
         self.header_bytes = header_bytes_from(header_preset, iline_byte, xline_byte)
         self.patch = patch_size
         self.gap = patch_size if split_gap is None else split_gap
         self.files: list[SurveyFile] = []
         self.train_index = np.zeros((0, 7), np.int64)
         self.val_index = np.zeros((0, 7), np.int64)
+        self.test_index = np.zeros((0, 7), np.int64)
         self._val_regions: dict[int, tuple[int, int]] = {}
 
     # ------------------------------------------------------------ preparation
@@ -376,6 +380,13 @@ class SeismicDataModule(pl.LightningDataModule):
         if len(self.val_index) == 0 and (self.val_paths or self.hparams.val_fraction > 0):
             raise SeisfuseError("no validation patches: the validation region is narrower than a patch; raise "
                                 "data.val_fraction or lower data.patch_size")
+        test_rows: list[np.ndarray] = []
+        for path in self.test_paths:
+            self.files.append(self._open(path))
+            test_rows += self._index_file(len(self.files) - 1, self.files[-1], "val")[1]
+        if self.test_paths and not test_rows:
+            raise SeisfuseError(f"no usable {self.patch} x {self.patch} patches in data.test_files")
+        self.test_index = np.concatenate(test_rows) if test_rows else self.val_index
 
     # ------------------------------------------------------------ loaders
     def train_dataset(self) -> PatchDataset:
@@ -399,6 +410,10 @@ class SeismicDataModule(pl.LightningDataModule):
         if len(self.val_index) == 0:
             return []
         return self._loader(self.val_dataset(), shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        """Patches of data.test_files, or the validation patches without test files."""
+        return self._loader(PatchDataset(self.files, self.test_index, self.patch, self.pipeline), shuffle=False)
 
     def panels(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """A few whole validation sections as (name, raw, edge) in [0, 1], the same every epoch."""

@@ -120,17 +120,24 @@ class FusionModule(pl.LightningModule):
         return total
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._score_batch(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._score_batch(batch, "test")
+
+    def _score_batch(self, batch: dict[str, Any], prefix: str) -> None:
+        """Log the loss parts and the fusion metrics of a batch as epoch means under prefix/."""
         raw, edge = batch["raw"], batch["edge"]
         fused = self.net(raw, edge)
         _, parts = self.loss_fn(fused, raw, edge)
         n = raw.shape[0]
-        self.log_dict({f"val/{k}": v for k, v in parts.items() if k in ("loss", "ssim", "msssim", "l1", "grad")},
+        self.log_dict({f"{prefix}/{k}": v for k, v in parts.items() if k in ("loss", "ssim", "msssim", "l1", "grad")},
                       on_epoch=True, sync_dist=True, batch_size=n)
         k = min(n, self.hparams.metric_images_per_batch)
         arrays = [t[:k, 0].float().cpu().numpy() for t in (fused, raw, edge)]
         scores = [patch_metrics(f, r, e) for f, r, e in zip(*arrays, strict=True)]
         means = {name: float(np.mean([s[name] for s in scores])) for name in scores[0]}
-        self.log_dict({f"val/{k_}": v for k_, v in means.items()}, on_epoch=True, sync_dist=True, batch_size=k)
+        self.log_dict({f"{prefix}/{k_}": v for k_, v in means.items()}, on_epoch=True, sync_dist=True, batch_size=k)
 
     # ------------------------------------------------------------ optimization
     def configure_optimizers(self) -> dict[str, Any]:

@@ -225,3 +225,18 @@ def test_train_sh_locally_and_under_slurm_with_requeue(survey, workdir):
 def test_train_sh_usage(workdir):
     res = subprocess.run(["bash", str(ROOT / "scripts" / "train.sh"), "nope.yaml"], capture_output=True, text=True)
     assert res.returncode == 2 and "nope.yaml: config file not found" in res.stderr
+
+
+def test_validate_and_test_commands_score_a_checkpoint(run_cli, survey, workdir, tmp_path):
+    code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", "--experiment=vt"))
+    assert code == 0, err
+    ckpt = the_run() / "checkpoints" / "last.ckpt"
+    other = tmp_path / "test.sgy"
+    cfg = SynthConfig(inlines=20, crosslines=48, samples=64, seed=11)
+    write_volume(other, make_survey(cfg).seismic, cfg)
+    for command, extra, key in (("validate", [], "val/qabf"), ("test", [f"--data.test_files=[{other}]"], "test/qabf")):
+        os.environ.pop("SEISFUSE_RUN_DIR", None)
+        args = fit_args(survey, "--trainer.logger=false", f"--ckpt_path={ckpt}", *extra)
+        code, out, err = run_cli(command, *args[1:])
+        assert code == 0, err
+        assert key in out
