@@ -60,6 +60,18 @@ def test_deform_block_follows_torchvision_layout_with_offsets():
     assert block.offset_conv.weight.grad.abs().sum() > 0, "offsets get gradients"
 
 
+def test_bf16_autocast_on_cpu_runs_and_stays_close():
+    net = FusionNet(TINY).eval()
+    with torch.no_grad():  # leave the skip image so the decoder matters
+        net.head.weight.normal_(0, 0.1)
+    raw, edge = torch.rand(2, 1, 24, 20), torch.rand(2, 1, 24, 20)
+    with torch.no_grad():
+        ref = net(raw, edge)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = net(raw, edge)
+    assert out.shape == ref.shape and float((out.float() - ref).abs().max()) < 0.05
+
+
 @pytest.mark.parametrize("shape", [(75, 18), (1, 1), (5, 64), (33, 31)])
 def test_fusion_net_any_size(shape):
     net = FusionNet(TINY).eval()

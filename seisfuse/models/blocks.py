@@ -156,7 +156,9 @@ class DeformConvBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         offset, mask = self.offsets_and_mask(x)
         pad = self.kernel_size // 2
-        # the CUDA / CPU kernels need one dtype: under autocast run them in the input's float type
-        weight = self.weight.to(x.dtype)
-        bias = None if self.bias is None else self.bias.to(x.dtype)
-        return deform_conv2d(x, offset.to(x.dtype), weight, bias, padding=(pad, pad), mask=mask.to(x.dtype))
+        # in float32 on every device, as torchvision's CUDA autocast does (its CPU kernel has no bfloat16)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            bias = None if self.bias is None else self.bias.float()
+            out = deform_conv2d(x.float(), offset.float(), self.weight.float(), bias, padding=(pad, pad),
+                                mask=mask.float())
+        return out.to(x.dtype)
