@@ -366,6 +366,11 @@ class Volume:
         self._check_axis(axis)
         return self.geometry.grid.shape[0 if axis == "inline" else 1]
 
+    def section_width(self, axis: str) -> int:
+        """Traces (grid positions) per section along axis."""
+        self._check_axis(axis)
+        return self.geometry.grid.shape[1 if axis == "inline" else 0]
+
     def section_positions(self, axis: str, index: int) -> np.ndarray:
         """Trace indices of one section (-1 where the grid has no trace)."""
         self._check_axis(axis)
