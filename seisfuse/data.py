@@ -109,8 +109,7 @@ class SurveyFile:
 
     def section(self, axis: str, section: int) -> np.ndarray:
         """A whole section of raw amplitudes (samples, traces)."""
-        width = self.volume.geometry.grid.shape[1 if axis == "inline" else 0]
-        return self.read(axis, section, 0, self.volume.n_samples, 0, width)
+        return self.read(axis, section, 0, self.volume.n_samples, 0, self.volume.section_width(axis))
 
 
 def cache_file_for(path: str, cache_dir: str, header_key: str) -> Path:
@@ -172,8 +171,8 @@ class PatchDataset(Dataset):
         """Normalized raw patch and its edge branch (computed with halo)."""
         src = self.files[f]
         p = self.patch
-        width = src.volume.geometry.grid.shape[1 if axis == "inline" else 0]
-        ya, yb, xa, xb = self.pipeline.region_bounds((src.volume.n_samples, width), y0, y0 + p, x0, x0 + p)
+        shape = (src.volume.n_samples, src.volume.section_width(axis))
+        ya, yb, xa, xb = self.pipeline.region_bounds(shape, y0, y0 + p, x0, x0 + p)
         window = src.normalizer.forward(src.read(axis, k, ya, yb, xa, xb))
         edge = EdgePipeline.crop_window(self.pipeline(window), (ya, xa), y0, y0 + p, x0, x0 + p)
         raw = EdgePipeline.crop_window(window, (ya, xa), y0, y0 + p, x0, x0 + p)
@@ -323,7 +322,7 @@ class SeismicDataModule(pl.LightningDataModule):
         train, val = [], []
         ys = grid_positions(vol.n_samples, p, stride)
         for axis in (a for a in self.axes if a in vol.axes):
-            width = g.grid.shape[1 if axis == "inline" else 0]
+            width = vol.section_width(axis)
             xs = grid_positions(width, p, stride)
             if len(ys) == 0 or len(xs) == 0:
                 continue
@@ -365,7 +364,7 @@ class SeismicDataModule(pl.LightningDataModule):
             tr, va = self._index_file(f, sf, role)
             if not tr and not va:
                 vol = sf.volume
-                shapes = ", ".join(f"{a} {vol.n_samples} x {vol.geometry.grid.shape[1 if a == 'inline' else 0]}"
+                shapes = ", ".join(f"{a} {vol.n_samples} x {vol.section_width(a)}"
                                    for a in self.axes if a in vol.axes)
                 raise file_error(path, f"no usable {self.patch} x {self.patch} patches: sections are {shapes} "
                                        "(samples x traces), or too few live samples; lower data.patch_size or "
