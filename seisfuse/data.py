@@ -275,13 +275,21 @@ class SeismicDataModule(pl.LightningDataModule):
     # ------------------------------------------------------------ preparation
     def prepare_data(self) -> None:
         """Build the memory-mapped caches (once per node)."""
+        for path in self.train_paths + self.val_paths + self.test_paths:
+            self._ensure_cache(path)
+
+    def _ensure_cache(self, path: str, volume: Volume | None = None) -> str | None:
+        """The cache file of path, built first if missing; None without data.cache_dir."""
         if not self.hparams.cache_dir:
-            return
-        for path in self.train_paths + self.val_paths:
-            target = cache_file_for(path, self.hparams.cache_dir, str(self.header_bytes))
-            if not target.exists():
+            return None
+        target = cache_file_for(path, self.hparams.cache_dir, str(self.header_bytes))
+        if not target.exists():
+            if volume is not None:
+                build_cache(volume, target)
+            else:
                 with Volume(path, self.header_bytes) as vol:
                     build_cache(vol, target)
+        return str(target)
 
     def _open(self, path: str) -> SurveyFile:
         vol = Volume(path, self.header_bytes)
@@ -289,11 +297,7 @@ class SeismicDataModule(pl.LightningDataModule):
         first = last = None
         if self.hparams.min_live_fraction > 0:
             first, last, _ = vol.scan_live()
-        cache = None
-        if self.hparams.cache_dir:
-            cache = str(cache_file_for(path, self.hparams.cache_dir, str(self.header_bytes)))
-            if not Path(cache).exists():
-                build_cache(vol, Path(cache))
+        cache = self._ensure_cache(path, vol)
         vol.close()
         return SurveyFile(path, vol, norm, first, last, cache)
 
