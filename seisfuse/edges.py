@@ -139,12 +139,10 @@ class Gaussian(EdgeOp):
         return _clip01(gaussian_blur(img, self.sigma, self.truncate))
 
 
-@register
 @dataclass(frozen=True)
-class Median(EdgeOp):
-    """Median filter over a size x size window (edge pixels replicated)."""
+class _Window(EdgeOp):
+    """A filter over an odd size x size window."""
 
-    name: ClassVar[str] = "median"
     family: ClassVar[str] = "smoothing"
     size: int = 3
 
@@ -154,6 +152,14 @@ class Median(EdgeOp):
     @property
     def halo(self) -> float:
         return self.size // 2
+
+
+@register
+@dataclass(frozen=True)
+class Median(_Window):
+    """Median filter over a size x size window (edge pixels replicated)."""
+
+    name: ClassVar[str] = "median"
 
     def apply(self, img: np.ndarray) -> np.ndarray:
         if self.size <= 5:  # OpenCV's float32 median supports 3 and 5
@@ -188,19 +194,10 @@ class Bilateral(EdgeOp):
 
 @register
 @dataclass(frozen=True)
-class Box(EdgeOp):
+class Box(_Window):
     """Mean over a size x size window."""
 
     name: ClassVar[str] = "box"
-    family: ClassVar[str] = "smoothing"
-    size: int = 3
-
-    def check(self) -> None:
-        _odd("size", self.size, 3)
-
-    @property
-    def halo(self) -> float:
-        return self.size // 2
 
     def apply(self, img: np.ndarray) -> np.ndarray:
         return _clip01(cv2.blur(img, (self.size, self.size), borderType=REFLECT))
@@ -367,6 +364,13 @@ def _magnitude(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     return np.sqrt(gx, out=gx)
 
 
+def _scaled_gradient(img: np.ndarray, ksize: int, gain: float) -> np.ndarray:
+    """Gradient magnitude (ksize -1: Scharr) / its largest possible value, times gain, clipped to [0, 1]."""
+    mag = _magnitude(*gradient_xy(img, ksize))
+    mag *= np.float32(gain / (_deriv_max(ksize) * math.sqrt(2)))
+    return _clip01(mag)
+
+
 @dataclass(frozen=True)
 class _Detector(EdgeOp):
     family: ClassVar[str] = "edge detector"
@@ -395,10 +399,7 @@ class Sobel(_Detector):
         return self.ksize // 2
 
     def apply(self, img: np.ndarray) -> np.ndarray:
-        gx, gy = gradient_xy(img, self.ksize)
-        mag = _magnitude(gx, gy)
-        mag *= np.float32(self.gain / (_deriv_max(self.ksize) * math.sqrt(2)))
-        return _clip01(mag)
+        return _scaled_gradient(img, self.ksize, self.gain)
 
 
 @register
@@ -413,10 +414,7 @@ class Scharr(_Detector):
         return 1
 
     def apply(self, img: np.ndarray) -> np.ndarray:
-        gx, gy = gradient_xy(img, -1)
-        mag = _magnitude(gx, gy)
-        mag *= np.float32(self.gain / (_deriv_max(-1) * math.sqrt(2)))
-        return _clip01(mag)
+        return _scaled_gradient(img, -1, self.gain)
 
 
 @register
