@@ -13,9 +13,11 @@ Configs are YAML (`--config`, repeatable: later files override earlier ones) wit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +58,12 @@ class SeisfuseCLI(LightningCLI):
         parser.link_arguments("data.clip_percentile", "model.clip_percentile")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        try:
+        with config_errors():  # a value that fails validation while parsing
             super().parse_arguments(parser, args)
-        except (ValueError, TypeError) as exc:  # a value that fails validation while parsing
-            raise ConfigError(f"config: {config_error_line(str(exc))}") from None
 
     def instantiate_classes(self) -> None:
-        try:
+        with config_errors():  # settings the model or data classes reject
             super().instantiate_classes()
-        except (ValueError, TypeError) as exc:  # settings the model or data classes reject
-            raise ConfigError(f"config: {config_error_line(str(exc))}") from None
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
@@ -104,6 +102,15 @@ def run_lightning_cli(args: list[str], debug: bool = False) -> int:
     finally:
         _finish_wandb()
     return 0
+
+
+@contextlib.contextmanager
+def config_errors() -> Iterator[None]:
+    """Turn ValueError / TypeError from parsing or building the classes into one-line ConfigErrors."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"config: {config_error_line(str(exc))}") from None
 
 
 def config_error_line(message: str) -> str:
