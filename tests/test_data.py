@@ -146,6 +146,12 @@ def test_cache_gives_identical_patches(survey, tmp_path):
     cached = dm_for([survey], cache_dir=str(tmp_path / "cache"))
     cached.prepare_data()
     assert list((tmp_path / "cache").glob("*.npy"))
+    held_out = tmp_path / "held_out.sgy"
+    cfg = SynthConfig(inlines=10, crosslines=48, samples=64, seed=4)
+    write_volume(held_out, make_survey(cfg).seismic, cfg)
+    with_test = SeismicDataModule(train_files=[str(survey)], test_files=[str(held_out)], cache_dir=str(tmp_path / "c2"))
+    with_test.prepare_data()
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "c2").glob("*.npy")) == ["held_out", "survey"]
     for i in [0, 7, len(plain.val_index) - 1]:
         a, b = plain.val_dataset()[i], cached.val_dataset()[i]
         assert torch.equal(a["raw"], b["raw"]) and torch.equal(a["edge"], b["edge"])
