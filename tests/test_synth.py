@@ -58,3 +58,79 @@ def test_cli_writes_three_volumes_with_same_geometry(tmp_path, run_cli):
     assert set(np.unique(vols[2].section("inline", 4))) <= {0.0, 1.0}
     code, _, err = run_cli("synth", out)
     assert code == 1 and "--force" in err
+
+
+# ---------------------------------------------------------------- noise kinds, wavelet phase, single lines, ranges
+from seisfuse import noise as N  # noqa: E402
+from seisfuse.synth import SynthRanges  # noqa: E402
+
+
+@pytest.mark.parametrize("kind", N.KINDS)
+def test_noise_kinds_have_unit_rms_and_their_character(kind):
+    rng = np.random.default_rng(0)
+    x = N.make_noise(kind, (64, 256), rng, dt_ms=4.0)
+    assert x.shape == (64, 256) and x.dtype == np.float32
+    assert np.sqrt(np.mean(x.astype(np.float64) ** 2)) == pytest.approx(1.0, rel=1e-4)
+    spectrum = np.abs(np.fft.rfft(x, axis=-1)).mean(axis=0) ** 2
+    freqs = np.fft.rfftfreq(256, 0.004)
+    in_band = spectrum[(freqs > 12) & (freqs < 38)].mean()
+    out_band = spectrum[freqs > 80].mean()
+    lateral_corr = np.mean(x[1:] * x[:-1])
+    if kind in ("band", "lateral"):
+        assert in_band > 100 * out_band, "band-passed in time"
+    if kind == "white":
+        assert 0.3 < in_band / out_band < 3 and abs(lateral_corr) < 0.05
+    if kind == "lateral":
+        assert lateral_corr > 0.5, "correlated across traces"
+    if kind == "bursts":
+        assert (np.abs(x) > 0).mean() < 0.2, "sparse: most samples untouched"
+
+
+def test_add_noise_hits_the_ratio_and_keeps_dead_traces():
+    rng = np.random.default_rng(1)
+    signal = rng.standard_normal((10, 200)).astype(np.float32) * 3
+    signal[4] = 0
+    out = N.add_noise(signal, "band", 0.5, rng, dt_ms=2.0)
+    live = np.arange(10) != 4
+    assert np.all(out[4] == 0)
+    noise_rms = np.sqrt(np.mean((out - signal)[live] ** 2))
+    assert noise_rms == pytest.approx(0.5 * N.signal_rms(signal), rel=0.15)
+    with pytest.raises(ValueError, match="Nyquist"):
+        N.bandpass(signal, 4.0, (200.0, 300.0))
+
+
+def test_wavelet_phase_rotation():
+    w0, w90, w180 = ricker(30, 2, 0), ricker(30, 2, 90), ricker(30, 2, 180)
+    np.testing.assert_allclose(w180, -w0, atol=1e-6)
+    assert abs(np.dot(w0, w90)) < 0.05 * np.dot(w0, w0), "90 degrees is orthogonal to zero phase"
+    assert np.dot(w90, w90) == pytest.approx(np.dot(w0, w0), rel=0.05)
+
+
+@pytest.mark.parametrize("kind", ["band", "lateral", "bursts", "white+lateral"])
+def test_survey_noise_kinds_at_their_ratio(kind):
+    s = make_survey(SynthConfig(inlines=8, crosslines=40, samples=128, noise=0.4, noise_kind=kind, seed=2))
+    assert np.sqrt(np.mean((s.seismic - s.clean) ** 2)) == pytest.approx(0.4, rel=1e-3)
+    with pytest.raises(ValueError, match="unknown noise kind"):
+        SynthConfig(noise_kind="pink")
+
+
+def test_single_line_faults_cut_the_section_at_a_visible_dip():
+    for seed in range(8):
+        s = make_survey(SynthConfig(inlines=1, crosslines=96, samples=96, faults=1, noise=0.0, seed=seed))
+        rows = np.flatnonzero(s.fault_mask[0].any(axis=0))  # time samples the fault crosses
+        cols = np.flatnonzero(s.fault_mask[0].any(axis=1))
+        assert len(rows) > 30 and 3 < len(cols) < 90, "a dipping line, neither flat nor vertical"
+
+
+def test_ranges_draw_valid_varied_configs():
+    r = SynthRanges()
+    rng = np.random.default_rng(0)
+    cfgs = [r.draw(rng, 1, 64, 64) for _ in range(40)]
+    assert len({c.noise_kind for c in cfgs}) >= 4 and len({c.dt_ms for c in cfgs}) == 2
+    assert all(0.1 <= c.noise <= 1.0 and 10 <= c.freq_hz <= 60 for c in cfgs)
+    again = [SynthRanges().draw(np.random.default_rng(0), 1, 64, 64) for _ in range(1)]
+    assert again[0] == cfgs[0], "deterministic by seed"
+    with pytest.raises(ValueError, match="low <= high"):
+        SynthRanges(noise=(0.8, 0.2))
+    with pytest.raises(ValueError, match="Nyquist"):
+        SynthRanges(freq_hz=(10, 200))
