@@ -38,7 +38,7 @@ from seisfuse.errors import ConfigError, SeisfuseError, file_error
 from seisfuse.files import check_output, temp_path_for
 from seisfuse.models.baselines import BASELINES
 from seisfuse.normalize import Normalizer, fit_normalizer
-from seisfuse.segy import HeaderBytes, Volume, create_output, open_volume
+from seisfuse.segy import HeaderBytes, OutputVolume, Volume, create_output, open_volume
 
 TMP_ENV = "SEISFUSE_PREDICT_TMP"  # the pre-created output, shared with ranks Lightning launches later
 DEFAULT_TILE = 1024
@@ -267,7 +267,7 @@ def predict_volume(fuser: Fuser, input_path: str | os.PathLike, output_path: str
         if shared_tmp is None:
             create_output(source, tmp).close()
             os.environ[TMP_ENV] = str(tmp)
-        out = Volume(tmp, source.geometry.header_bytes, _mode="r+", _geometry=source.geometry)
+        out = OutputVolume.reopen(tmp, source)
         writer = SegyWriter(out, normalizer, progress=progress)
         # ranks are launched by Lightning on this node, also inside a SLURM job that has several tasks
         trainer = pl.Trainer(accelerator=accelerator, devices=devices, precision=prec, logger=False,

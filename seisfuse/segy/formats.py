@@ -1,0 +1,85 @@
+"""SEG-Y layout: sample formats, header sizes, the file header's byte order and format, textual headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from segyio import SegySampleFormat as Fmt
+
+from seisfuse.errors import file_error
+
+#: sample format code -> (name, numpy dtype without byte order, bytes per sample), for the formats segyio decodes
+FORMATS: dict[int, tuple[str, str, int]] = {
+    int(Fmt.IBM_FLOAT_4_BYTE): ("4-byte IBM float", "f4", 4),
+    int(Fmt.SIGNED_INTEGER_4_BYTE): ("4-byte signed integer", "i4", 4),
+    int(Fmt.SIGNED_SHORT_2_BYTE): ("2-byte signed integer", "i2", 2),
+    int(Fmt.IEEE_FLOAT_4_BYTE): ("4-byte IEEE float", "f4", 4),
+    int(Fmt.IEEE_FLOAT_8_BYTE): ("8-byte IEEE float", "f8", 8),
+    int(Fmt.SIGNED_CHAR_1_BYTE): ("1-byte signed integer", "i1", 1),
+    int(Fmt.SIGNED_INTEGER_8_BYTE): ("8-byte signed integer", "i8", 8),
+    int(Fmt.UNSIGNED_INTEGER_4_BYTE): ("4-byte unsigned integer", "u4", 4),
+    int(Fmt.UNSIGNED_SHORT_2_BYTE): ("2-byte unsigned integer", "u2", 2),
+    int(Fmt.UNSIGNED_INTEGER_8_BYTE): ("8-byte unsigned integer", "u8", 8),
+    int(Fmt.UNSIGNED_CHAR_1_BYTE): ("1-byte unsigned integer", "u1", 1),
+}
+UNSUPPORTED_FORMATS = {int(Fmt.FIXED_POINT_WITH_GAIN_4_BYTE): "4-byte fixed point with gain",
+                       int(Fmt.SIGNED_CHAR_3_BYTE): "3-byte signed integer",
+                       int(Fmt.UNSIGNED_INTEGER_3_BYTE): "3-byte unsigned integer"}
+IBM_FLOAT = int(Fmt.IBM_FLOAT_4_BYTE)
+IEEE_FLOAT = int(Fmt.IEEE_FLOAT_4_BYTE)
+FLOAT_FORMATS = {IBM_FLOAT, IEEE_FLOAT, int(Fmt.IEEE_FLOAT_8_BYTE)}
+
+TEXT_HEADER_BYTES = 3200
+BINARY_HEADER_BYTES = 400
+TRACE_HEADER_BYTES = 240
+FILE_HEADER_BYTES = TEXT_HEADER_BYTES + BINARY_HEADER_BYTES
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    """What the 3600-byte file header says about the layout of the traces."""
+
+    endian: str
+    format: int
+    n_samples: int
+    ext_headers: int
+
+
+def read_file_header(path: Path) -> FileHeader:
+    """Check that path looks like SEG-Y and detect its byte order and sample format."""
+    if not path.exists():
+        raise file_error(path, "no such file")
+    if path.is_dir():
+        raise file_error(path, "is a directory, not a SEG-Y file")
+    size = path.stat().st_size
+    if size < FILE_HEADER_BYTES:
+        raise file_error(path, f"not a SEG-Y file: {size} bytes, smaller than the {FILE_HEADER_BYTES}-byte file header")
+    with open(path, "rb") as fh:
+        head = fh.read(FILE_HEADER_BYTES)
+    binary = head[TEXT_HEADER_BYTES:]
+    known = set(FORMATS) | set(UNSUPPORTED_FORMATS)
+    for endian in ("big", "little"):
+        fmt = int.from_bytes(binary[24:26], endian, signed=False)
+        if fmt in known:
+            break
+    else:
+        fmt_be = int.from_bytes(binary[24:26], "big")
+        raise file_error(path, f"not a SEG-Y file: binary header sample format code {fmt_be} is not a SEG-Y format")
+    if fmt in UNSUPPORTED_FORMATS:
+        raise file_error(path, f"sample format {fmt} ({UNSUPPORTED_FORMATS[fmt]}) is not supported; convert the file to IEEE or IBM float")
+    n_samples = int.from_bytes(binary[20:22], endian)
+    ext = int.from_bytes(binary[104:106], endian, signed=True)
+    ext = max(ext, 0)
+    if size <= FILE_HEADER_BYTES + ext * TEXT_HEADER_BYTES:
+        raise file_error(path, "SEG-Y file contains no traces")
+    return FileHeader(endian, fmt, n_samples, ext)
+
+
+def decode_text_header(raw: bytes) -> str:
+    """Decode a textual header as ASCII or EBCDIC (cp500), whichever reads as more plain text."""
+    def plain(t: str) -> int:
+        return sum(c.isascii() and (c.isalnum() or c == " ") for c in t)
+
+    text = max(raw.decode("latin-1"), raw.decode("cp500"), key=plain)
+    return "".join(c if c.isprintable() else " " for c in text)

@@ -1,0 +1,159 @@
+"""Trace geometry from header words: header byte locations, presets, and the inline x crossline grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import segyio
+
+from seisfuse.errors import SeisfuseError, file_error
+
+_VALID_BYTES = frozenset(int(v) for v in segyio.TraceField.enums())
+
+
+@dataclass(frozen=True)
+class HeaderBytes:
+    """Trace-header byte locations of the inline and crossline keys (iline None: one 2D line)."""
+
+    iline: int | None
+    xline: int
+
+    def __post_init__(self) -> None:
+        for name, value in (("inline", self.iline), ("crossline", self.xline)):
+            if value is not None and int(value) not in _VALID_BYTES:
+                raise SeisfuseError(
+                    f"{name} byte location {value} is not the start of a SEG-Y trace header word "
+                    f"(e.g. 189, 193, 5, 9, 17, 21)"
+                )
+
+    def describe(self) -> str:
+        """Human-readable form, e.g. 'inline 189, crossline 193'."""
+        if self.iline is None:
+            return f"2D line, trace key at {self.xline}"
+        return f"inline {self.iline}, crossline {self.xline}"
+
+
+#: Named presets of header byte locations.
+PRESETS: dict[str, HeaderBytes] = {
+    "standard": HeaderBytes(189, 193),
+    "petrel": HeaderBytes(5, 21),
+    "2d-cdp": HeaderBytes(None, 21),
+}
+#: Minimum fraction of grid cells holding a trace for a header pair to count as a 3D geometry.
+MIN_GRID_DENSITY = 0.1
+
+
+def header_bytes_from(
+    preset: str | None = None, iline_byte: int | None = None, xline_byte: int | None = None
+) -> HeaderBytes | None:
+    """Resolve a preset name and/or explicit byte locations (None: detect automatically)."""
+    if preset is None and iline_byte is None and xline_byte is None:
+        return None
+    base = PRESETS["standard"]
+    if preset is not None:
+        if preset not in PRESETS:
+            raise SeisfuseError(f"unknown header preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+        base = PRESETS[preset]
+    return HeaderBytes(
+        iline=iline_byte if iline_byte is not None else base.iline,
+        xline=xline_byte if xline_byte is not None else base.xline,
+    )
+
+
+@dataclass
+class Geometry:
+    """Positions of the traces of a file on an inline x crossline grid."""
+
+    header_bytes: HeaderBytes | None  # None: no usable headers, traces in file order
+    ilines: np.ndarray  # sorted unique inline keys (one 0 for a 2D line)
+    xlines: np.ndarray  # sorted unique crossline / CDP keys
+    grid: np.ndarray  # (n_il, n_xl) trace index, -1 where no trace exists
+    sorting: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sorting = _sorting(self.grid)
+
+    @property
+    def kind(self) -> str:
+        """'2d' for a single line, '3d' otherwise."""
+        return "2d" if len(self.ilines) == 1 else "3d"
+
+    @property
+    def n_live(self) -> int:
+        """Number of grid positions that hold a trace."""
+        return int((self.grid >= 0).sum())
+
+    @property
+    def n_missing(self) -> int:
+        """Grid positions without a trace (irregular surveys)."""
+        return int(self.grid.size - self.n_live)
+
+    @property
+    def regular(self) -> bool:
+        """True when every grid position holds a trace."""
+        return self.n_missing == 0
+
+
+def _sorting(grid: np.ndarray) -> str:
+    """'inline' when traces run along crosslines within each inline, 'crossline' for the transpose."""
+    if grid.shape[0] == 1:
+        return "inline" if np.all(np.diff(grid[grid >= 0]) > 0) else "unsorted"
+    by_inline = grid[grid >= 0]
+    if np.all(np.diff(by_inline) > 0):
+        return "inline"
+    by_crossline = grid.T[grid.T >= 0]
+    if np.all(np.diff(by_crossline) > 0):
+        return "crossline"
+    return "unsorted"
+
+
+def geometry_from_keys(il: np.ndarray | None, xl: np.ndarray, header_bytes: HeaderBytes | None) -> Geometry | None:
+    """Build the trace grid from per-trace keys; None if the keys do not define a post-stack geometry."""
+    n = len(xl)
+    il = np.zeros(n, dtype=np.int64) if il is None else np.asarray(il, dtype=np.int64)
+    xl = np.asarray(xl, dtype=np.int64)
+    if n == 0 or (np.all(il == il[0]) and np.all(xl == xl[0])):
+        return None
+    ilines, il_pos = np.unique(il, return_inverse=True)
+    xlines, xl_pos = np.unique(xl, return_inverse=True)
+    flat = il_pos.astype(np.int64) * len(xlines) + xl_pos
+    if len(np.unique(flat)) != n:
+        return None  # two traces at the same position: pre-stack or wrong byte locations
+    if len(ilines) > 1 and len(xlines) > 1 and n / (len(ilines) * len(xlines)) < MIN_GRID_DENSITY:
+        return None  # e.g. two counters that both run along the traces: a diagonal, not a survey
+    grid = np.full(len(ilines) * len(xlines), -1, dtype=np.int64)
+    grid[flat] = np.arange(n)
+    return Geometry(header_bytes, ilines, xlines, grid.reshape(len(ilines), len(xlines)))
+
+
+def file_order_geometry(n: int) -> Geometry:
+    """A single line of all traces in file order, for files without usable header keys."""
+    return Geometry(None, np.zeros(1, np.int64), np.arange(1, n + 1), np.arange(n, dtype=np.int64)[None, :])
+
+
+def _keys(f: segyio.SegyFile, byte: int | None) -> np.ndarray | None:
+    """All traces' values of one header word, read in bulk."""
+    return None if byte is None else np.asarray(f.attributes(byte)[:], dtype=np.int64)
+
+
+def detect_geometry(f: segyio.SegyFile, path: Path, header_bytes: HeaderBytes | None) -> Geometry:
+    """Geometry from the given byte locations, or from the first preset that yields one."""
+    import warnings
+
+    if header_bytes is not None:
+        geom = geometry_from_keys(_keys(f, header_bytes.iline), _keys(f, header_bytes.xline), header_bytes)
+        if geom is None:
+            raise file_error(
+                path,
+                f"header bytes ({header_bytes.describe()}) give no post-stack geometry: keys are empty, "
+                "repeated or do not form a grid; try --iline-byte/--xline-byte (e.g. 189/193, 5/21, or 9/21 for 2D)",
+            )
+        return geom
+    for preset in PRESETS.values():
+        geom = geometry_from_keys(_keys(f, preset.iline), _keys(f, preset.xline), preset)
+        if geom is not None:
+            return geom
+    warnings.warn(f"{path}: no usable inline/crossline header words; treating traces in file order as one line", stacklevel=2)
+    return file_order_geometry(f.tracecount)

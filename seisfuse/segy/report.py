@@ -1,0 +1,36 @@
+"""The facts `seisfuse info` reports about a file, as plain data."""
+
+from __future__ import annotations
+
+from seisfuse.segy.formats import FORMATS
+from seisfuse.segy.volume import Volume
+
+
+def describe(volume: Volume, scan: bool = True) -> dict:
+    """Format, geometry, ranges, dead traces and text header of a file."""
+    g = volume.geometry
+    info: dict = {
+        "file": str(volume.path),
+        "size_bytes": volume.path.stat().st_size,
+        "format": f"{volume.format} ({FORMATS[volume.format][0]})",
+        "endian": volume.endian,
+        "kind": "2D line" if g.kind == "2d" else "3D",
+        "geometry": "unstructured (traces in file order)" if g.header_bytes is None else g.header_bytes.describe(),
+        "sorting": g.sorting,
+        "traces": volume.n_traces,
+        "samples": volume.n_samples,
+        "sample_interval_ms": volume.dt_ms,
+        "time_range_ms": [float(volume.samples[0]), float(volume.samples[-1])],
+    }
+    if g.kind == "3d":
+        info["inlines"] = [int(g.ilines.min()), int(g.ilines.max()), len(g.ilines)]
+        info["crosslines"] = [int(g.xlines.min()), int(g.xlines.max()), len(g.xlines)]
+        info["missing_traces"] = g.n_missing
+    else:
+        info["traces_keys"] = [int(g.xlines.min()), int(g.xlines.max()), len(g.xlines)]
+    if scan:
+        first, _, nonfinite = volume.scan_live()
+        info["dead_traces"] = int((first < 0).sum())
+        info["nonfinite_samples"] = nonfinite
+    info["text_header"] = volume.text_header
+    return info

@@ -1,0 +1,283 @@
+"""The :class:`Volume`: a lazy, memory-mapped view of a post-stack SEG-Y file and its trace geometry.
+
+Its geometry is built from two trace-header words (inline and crossline keys), so
+inline-sorted, crossline-sorted, irregular (missing traces) and 2D files all look the
+same: a grid of trace indices, ``-1`` where no trace exists. Sections are float32 arrays
+of shape ``(samples, traces)``; a 2D line is exposed as the single section of axis
+``inline``. Reading uses segyio's C line reads (memory-mapped) where positions are
+regular. Writable copies are :class:`seisfuse.segy.writing.OutputVolume`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import segyio
+
+from seisfuse.errors import file_error
+from seisfuse.segy.formats import (
+    FILE_HEADER_BYTES,
+    FORMATS,
+    TEXT_HEADER_BYTES,
+    TRACE_HEADER_BYTES,
+    decode_text_header,
+    read_file_header,
+)
+from seisfuse.segy.geometry import Geometry, HeaderBytes, detect_geometry, header_bytes_from
+
+AXES = ("inline", "crossline")
+
+
+def _open_segyio(path: Path, endian: str, mode: str = "r") -> segyio.SegyFile:
+    """Open with segyio, ignoring its own geometry inference, mapping its errors to ours."""
+    try:
+        f = segyio.open(os.fspath(path), mode, ignore_geometry=True, endian=endian)
+    except RuntimeError as exc:
+        msg = str(exc)
+        if "inconsistent with file size" in msg:
+            raise file_error(path, "truncated or corrupt SEG-Y: the file size is not a whole number of traces") from None
+        if "no data traces" in msg:
+            raise file_error(path, "SEG-Y file contains no traces") from None
+        raise file_error(path, f"not a readable SEG-Y file ({msg})") from None
+    except OSError as exc:
+        raise file_error(path, f"cannot open: {exc.strerror or exc}") from None
+    if f.tracecount == 0:
+        f.close()
+        raise file_error(path, "SEG-Y file contains no traces")
+    return f
+
+
+class Volume:
+    """A lazy, memory-mapped post-stack SEG-Y file with its trace geometry."""
+
+    #: "r" reads through segyio's memory map; writable copies ("r+") read and write their own trace table
+    mode = "r"
+
+    def __init__(self, path: str | os.PathLike, header_bytes: HeaderBytes | str | None = None, *,
+                 geometry: Geometry | None = None) -> None:
+        """Open path; the geometry comes from header_bytes (None: detect), or is given (a copy of a known file)."""
+        self.path = Path(path)
+        if isinstance(header_bytes, str):
+            header_bytes = header_bytes_from(preset=header_bytes)
+        head = read_file_header(self.path)
+        self.endian = head.endian
+        self.format = head.format
+        self.ext_headers = head.ext_headers
+        self._pid = -1
+        self._f: segyio.SegyFile | None = None
+        self._mm: np.memmap | None = None
+        f = self._handle
+        self.n_traces = int(f.tracecount)
+        self.samples = np.asarray(f.samples, dtype=np.float64)
+        self.n_samples = len(self.samples)
+        self.dt_ms = float(segyio.tools.dt(f, fallback_dt=4000.0)) / 1000.0
+        self.geometry = geometry if geometry is not None else detect_geometry(f, self.path, header_bytes)
+        self._check_layout()
+
+    # -- file handles: opened lazily, once per process, so a Volume can be pickled to workers
+    @property
+    def _handle(self) -> segyio.SegyFile:
+        if self._f is None or self._pid != os.getpid():
+            self._f = _open_segyio(self.path, self.endian, self.mode)
+            self._mm = None
+            if self.mode == "r":
+                self._f.mmap()
+            self._pid = os.getpid()
+        return self._f
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_f"] = None
+        state["_mm"] = None
+        state["_pid"] = -1
+        return state
+
+    def close(self) -> None:
+        """Release the file handle (reopened on next use)."""
+        if self._mm is not None:
+            self._mm.flush()
+            self._mm = None
+        if self._f is not None and self._pid == os.getpid():
+            self._f.close()
+        self._f = None
+
+    def __enter__(self) -> Volume:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        g = self.geometry
+        return (f"Volume({self.path.name!r}, {g.kind}, {len(g.ilines)}x{len(g.xlines)} positions, "
+                f"{self.n_samples} samples, format {self.format})")
+
+    # -- layout
+    @property
+    def trace_bytes(self) -> int:
+        """Bytes per trace, header included."""
+        return TRACE_HEADER_BYTES + self.n_samples * FORMATS[self.format][2]
+
+    @property
+    def data_offset(self) -> int:
+        """Byte offset of the first trace header."""
+        return FILE_HEADER_BYTES + self.ext_headers * TEXT_HEADER_BYTES
+
+    def _check_layout(self) -> None:
+        """Guard the fixed-length trace layout that the fast write path relies on."""
+        expected = self.data_offset + self.n_traces * self.trace_bytes
+        if self.path.stat().st_size != expected:
+            raise file_error(self.path, "truncated or corrupt SEG-Y: the file size is not a whole number of traces")
+
+    @property
+    def text_header(self) -> str:
+        """The 3200-byte textual header as text, decoded from ASCII or EBCDIC, whichever it is."""
+        with open(self.path, "rb") as fh:
+            return decode_text_header(fh.read(TEXT_HEADER_BYTES))
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        """Section axes this file has: both for 3D, only 'inline' for a 2D line."""
+        return ("inline",) if self.geometry.kind == "2d" else AXES
+
+    def _check_axis(self, axis: str) -> None:
+        if axis not in self.axes:
+            kind = "a 2D line has only" if self.geometry.kind == "2d" else "valid axes are"
+            raise file_error(self.path, f"no {axis!r} sections: {kind} {', '.join(self.axes)}")
+
+    def n_sections(self, axis: str) -> int:
+        """Number of sections along axis."""
+        self._check_axis(axis)
+        return self.geometry.grid.shape[0 if axis == "inline" else 1]
+
+    def section_width(self, axis: str) -> int:
+        """Traces (grid positions) per section along axis."""
+        self._check_axis(axis)
+        return self.geometry.grid.shape[1 if axis == "inline" else 0]
+
+    def section_positions(self, axis: str, index: int) -> np.ndarray:
+        """Trace indices of one section (-1 where the grid has no trace)."""
+        self._check_axis(axis)
+        grid = self.geometry.grid
+        n = self.n_sections(axis)
+        if not 0 <= index < n:
+            raise file_error(self.path, f"{axis} section index {index} out of range 0..{n - 1}")
+        return grid[index] if axis == "inline" else grid[:, index]
+
+    def section_keys(self, axis: str) -> np.ndarray:
+        """Header key (line number) of each section along axis."""
+        self._check_axis(axis)
+        return self.geometry.ilines if axis == "inline" else self.geometry.xlines
+
+    def section_index(self, axis: str, key: int) -> int:
+        """Position of the section whose line number is key."""
+        keys = self.section_keys(axis)
+        hit = np.flatnonzero(keys == key)
+        if len(hit) == 0:
+            raise file_error(self.path, f"no {axis} {key}; {axis} numbers run {keys.min()}..{keys.max()}")
+        return int(hit[0])
+
+    # -- reading
+    def read_traces(self, idx: np.ndarray) -> np.ndarray:
+        """Samples of the given trace indices (all >= 0) as float32 (len(idx), samples)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.mode == "r+" and self.format != 1:
+            return self._memmap()["d"][idx].astype(np.float32)
+        out = np.empty((len(idx), self.n_samples), dtype=np.float32)
+        if len(idx) == 0:
+            return out
+        raw = self._handle.trace.raw
+        steps = np.diff(idx)
+        if len(idx) == 1 or (np.all(steps == steps[0]) and steps[0] != 0):
+            step = int(steps[0]) if len(idx) > 1 else 1
+            stop = int(idx[-1]) + step
+            block = raw[int(idx[0]): (stop if stop >= 0 else None): step]
+            return block if block.dtype == np.float32 else block.astype(np.float32)
+        starts = np.concatenate([[0], np.flatnonzero(steps != 1) + 1, [len(idx)]])
+        for a, b in zip(starts[:-1], starts[1:], strict=True):
+            first = int(idx[a])
+            out[a:b] = raw[first: first + (b - a)]
+        return out
+
+    def section(self, axis: str, index: int) -> np.ndarray:
+        """One inline or crossline section, float32 (samples, traces); missing traces are zero."""
+        return self.section_traces(axis, index, 0, None)
+
+    def section_traces(self, axis: str, index: int, start: int, stop: int | None) -> np.ndarray:
+        """Traces start..stop of a section, float32 (samples, traces); missing traces are zero."""
+        pos = self.section_positions(axis, index)[start:stop]
+        live = pos >= 0
+        if live.all():
+            return np.ascontiguousarray(self.read_traces(pos).T)
+        out = np.zeros((self.n_samples, len(pos)), dtype=np.float32)
+        out[:, live] = self.read_traces(pos[live]).T
+        return out
+
+    def sections(self, axis: str) -> Iterator[tuple[int, np.ndarray]]:
+        """Iterate (index, section) along axis without loading the volume."""
+        for k in range(self.n_sections(axis)):
+            yield k, self.section(axis, k)
+
+    def time_slice(self, sample: int) -> np.ndarray:
+        """One sample of every trace on the grid, float32 (inlines, crosslines)."""
+        if not 0 <= sample < self.n_samples:
+            raise file_error(self.path, f"time slice sample {sample} out of range 0..{self.n_samples - 1}")
+        values = np.asarray(self._handle.depth_slice[sample], dtype=np.float32).reshape(-1)
+        grid = self.geometry.grid
+        out = np.zeros(grid.shape, dtype=np.float32)
+        out[grid >= 0] = values[grid[grid >= 0]]
+        return out
+
+    def sample_index(self, time: float) -> int:
+        """Index of the sample nearest to a time (or depth) in header units."""
+        return int(np.argmin(np.abs(self.samples - time)))
+
+    def live_trace_indices(self) -> np.ndarray:
+        """Indices of all traces on the grid, sorted."""
+        grid = self.geometry.grid
+        return np.sort(grid[grid >= 0])
+
+    def scan_live(self, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray, int]:
+        """Per-trace first and last non-zero sample (-1 for dead traces) and the count of non-finite samples."""
+        first = np.full(self.n_traces, -1, dtype=np.int64)
+        last = np.full(self.n_traces, -1, dtype=np.int64)
+        nonfinite = 0
+        for a in range(0, self.n_traces, chunk):
+            block = self.read_traces(np.arange(a, min(a + chunk, self.n_traces)))
+            bad = ~np.isfinite(block)
+            nonfinite += int(bad.sum())
+            nz = (block != 0) & ~bad
+            live = nz.any(axis=1)
+            f = np.argmax(nz, axis=1)
+            lst = self.n_samples - 1 - np.argmax(nz[:, ::-1], axis=1)
+            first[a: a + len(block)] = np.where(live, f, -1)
+            last[a: a + len(block)] = np.where(live, lst, -1)
+        return first, last, nonfinite
+
+    def _memmap(self) -> np.memmap:
+        """The trace table as a structured numpy memmap (header bytes, samples), writable in r+ mode."""
+        if self._mm is None or self._pid != os.getpid():
+            self._handle  # noqa: B018 - make sure the process-local state is current
+            order = ">" if self.endian == "big" else "<"
+            dtype = np.dtype([("h", f"V{TRACE_HEADER_BYTES}"), ("d", order + FORMATS[self.format][1], (self.n_samples,))])
+            self._mm = np.memmap(self.path, dtype=dtype, mode="r+" if self.mode == "r+" else "r",
+                                 offset=self.data_offset, shape=(self.n_traces,))
+        return self._mm
+
+
+def open_volume(path: str | os.PathLike, header_bytes: HeaderBytes | str | None = None) -> Volume:
+    """Open a SEG-Y file read-only, with a one-line error for anything that is not usable post-stack SEG-Y."""
+    return Volume(path, header_bytes)
+
+
+def check_same_geometry(reference: Volume, other: Volume) -> None:
+    """Raise when two files do not hold the same traces on the same grid."""
+    same = (reference.n_samples == other.n_samples and
+            np.array_equal(reference.geometry.grid >= 0, other.geometry.grid >= 0) and
+            np.array_equal(reference.geometry.ilines, other.geometry.ilines) and
+            np.array_equal(reference.geometry.xlines, other.geometry.xlines))
+    if not same:
+        raise file_error(other.path, f"geometry differs from {reference.path} (line ranges, traces or samples)")
