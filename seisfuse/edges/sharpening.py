@@ -1,0 +1,69 @@
+"""Sharpening ops: unsharp mask, Laplacian sharpening."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import cv2
+import numpy as np
+
+from seisfuse.edges.base import REFLECT, EdgeOp, EdgeOpError, _clip01, _in_range, _positive, register
+from seisfuse.edges.smoothing import _gauss_radius, gaussian_blur
+
+
+@register
+@dataclass(frozen=True)
+class Unsharp(EdgeOp):
+    """Unsharp mask: img + amount * (img - gaussian(img, sigma)), clipped to [0, 1]."""
+
+    name: ClassVar[str] = "unsharp"
+    sigma: float = 1.0
+    amount: float = 1.0
+    truncate: float = 4.0
+
+    def check(self) -> None:
+        _positive("sigma", self.sigma)
+        _in_range("amount", self.amount, 0.0, 100.0)
+        _positive("truncate", self.truncate)
+
+    @property
+    def halo(self) -> float:
+        return _gauss_radius(self.sigma, self.truncate)
+
+    def apply(self, img: np.ndarray) -> np.ndarray:
+        blur = gaussian_blur(img, self.sigma, self.truncate)
+        out = cv2.addWeighted(img, 1.0 + self.amount, blur, -self.amount, 0.0)
+        return _clip01(out)
+
+
+def _laplacian_kernel_max(ksize: int) -> float:
+    """Largest |Laplacian| of an image in [0, 1]: half the sum of |kernel| (kernel sums to 0)."""
+    if ksize == 1:
+        return 4.0
+    kx, ky = cv2.getDerivKernels(2, 0, ksize)
+    kernel = np.outer(ky, kx) + np.outer(kx, ky)
+    return float(np.abs(kernel).sum() / 2)
+
+
+@register
+@dataclass(frozen=True)
+class LaplacianSharpen(EdgeOp):
+    """Laplacian sharpening: img - strength * Laplacian(img), clipped to [0, 1]."""
+
+    name: ClassVar[str] = "laplacian_sharpen"
+    strength: float = 0.5
+    ksize: int = 1
+
+    def check(self) -> None:
+        _in_range("strength", self.strength, 0.0, 100.0)
+        if self.ksize not in (1, 3, 5, 7):
+            raise EdgeOpError(f"ksize must be 1, 3, 5 or 7, got {self.ksize}")
+
+    @property
+    def halo(self) -> float:
+        return max(1, self.ksize // 2)
+
+    def apply(self, img: np.ndarray) -> np.ndarray:
+        lap = cv2.Laplacian(img, cv2.CV_32F, ksize=self.ksize, borderType=REFLECT)
+        return _clip01(cv2.addWeighted(img, 1.0, lap, -self.strength, 0.0))
