@@ -17,7 +17,8 @@ from typing import Any
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger as _LightningCSV
 from lightning.pytorch.loggers import WandbLogger as _LightningWandb
-from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+from seisfuse.ranks import is_global_zero
 
 RUN_DIR_ENV = "SEISFUSE_RUN_DIR"
 RUN_ID_FILE = "wandb_run_id"
@@ -47,7 +48,7 @@ def pinned_run_id(folder: Path) -> str:
         run_id = f"slurm-{os.environ['SLURM_JOB_ID']}"
     else:
         run_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
-    if rank_zero_only.rank == 0:
+    if is_global_zero():
         folder.mkdir(parents=True, exist_ok=True)
         id_file.write_text(run_id + "\n")
     return run_id
