@@ -181,3 +181,9 @@ def fusion_metrics(fused: np.ndarray, raw: np.ndarray, edge: np.ndarray, clean: 
     if fault_mask is not None:
         out["fault_contrast"] = fault_contrast(fused, fault_mask)
     return out
+
+
+def validation_metrics(fused: np.ndarray, raw: np.ndarray, edge: np.ndarray) -> dict[str, float]:
+    """The subset of the suite scored on validation patches and panels (keys as logged under val/)."""
+    return {"qabf": qabf(raw, edge, fused), "mi": fusion_mi(fused, raw, edge), "en": entropy(fused),
+            "ssim_raw": ssim(fused, raw), "ssim_edge": ssim(fused, edge)}

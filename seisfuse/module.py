@@ -1,45 +1,31 @@
-"""FusionModule: the LightningModule that trains FusionNet with FusionLoss and logs what a researcher compares.
+"""FusionModule: the LightningModule that trains FusionNet with FusionLoss: steps, loss, metrics, optimizer.
 
 Everything inference needs is saved in the checkpoint's hyperparameters: the network
-configuration, the edge pipeline, the clip percentile of normalization and the patch size.
+configuration, the branch settings (edge pipeline, clip percentile) and the patch size.
+Pictures, tables and W&B summaries are callbacks (`callbacks.py`).
 """
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import asdict, is_dataclass
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.loggers import WandbLogger as _LightningWandb
 
 from seisfuse import __version__
-from seisfuse.edges import DEFAULT_PIPELINE, EdgePipeline
+from seisfuse.branches import BranchSettings
 from seisfuse.losses import FusionLoss, LossConfig
-from seisfuse.metrics import entropy, fusion_mi, qabf, ssim
+from seisfuse.metrics import validation_metrics
 from seisfuse.models import FusionConfig, FusionNet
-from seisfuse.normalize import DEFAULT_PERCENTILE
-from seisfuse.viz import DIFFERENCE, Extent, Panel, render, to_rgb
 
-CHECKPOINT_FORMAT = 1
-#: W&B summary of each validation metric: what the best run looks like.
-SUMMARIES = {"val/loss": "min", "val/qabf": "max", "val/mi": "max", "val/en": "max", "val/ssim_raw": "max",
-             "val/ssim_edge": "max"}
+CHECKPOINT_FORMAT = 2  # 2: branch settings under hyper_parameters["branches"]; 1: "edges" and "clip_percentile"
 
 
 def _plain(value: Any) -> Any:
     """Dataclasses as dicts, so hyperparameters stay plain data in checkpoints and configs."""
     return asdict(value) if is_dataclass(value) else value
-
-
-def patch_metrics(fused: np.ndarray, raw: np.ndarray, edge: np.ndarray) -> dict[str, float]:
-    """The validation subset of the fusion metrics for one image."""
-    return {"qabf": qabf(raw, edge, fused), "mi": fusion_mi(fused, raw, edge), "en": entropy(fused),
-            "ssim_raw": ssim(fused, raw), "ssim_edge": ssim(fused, edge)}
 
 
 class FusionModule(pl.LightningModule):
@@ -58,11 +44,9 @@ class FusionModule(pl.LightningModule):
         min_lr_ratio: float = 0.01,
         plateau_patience: int = 5,
         plateau_factor: float = 0.5,
-        panel_every_n_epochs: int = 1,
         metric_images_per_batch: int = 8,
         patch_size: int = 128,
-        edges: list[dict[str, Any]] = DEFAULT_PIPELINE,  # noqa: B006 - read only
-        clip_percentile: float = DEFAULT_PERCENTILE,
+        branches: dict[str, Any] | None = None,
     ) -> None:
         """Model and optimization settings (keys under `model:` in the YAML config).
 
@@ -78,27 +62,25 @@ class FusionModule(pl.LightningModule):
             min_lr_ratio: final learning rate of the cosine schedule, relative to lr.
             plateau_patience: epochs without val/loss improvement before the plateau schedule cuts lr.
             plateau_factor: factor of each plateau cut.
-            panel_every_n_epochs: log raw | edge | fused panels and the per-section table every N epochs.
             metric_images_per_batch: validation images per batch scored with Qabf, MI, EN and SSIM.
             patch_size: training patch size (linked from data.patch_size; fits the MS-SSIM window).
-            edges: the edge pipeline (linked from data.edges; stored for inference).
-            clip_percentile: normalization clip percentile (linked from data.clip_percentile; stored for inference).
+            branches: edge pipeline and clip percentile (linked from data.edges and data.clip_percentile; stored
+                for inference).
         """
         super().__init__()
         if scheduler not in ("cosine", "plateau", "none"):
             raise ValueError(f"model.scheduler must be cosine, plateau or none, got {scheduler!r}")
         net_cfg = net if isinstance(net, FusionConfig) else FusionConfig.from_dict(_plain(net))
         loss_cfg = loss if isinstance(loss, LossConfig) else LossConfig.from_dict(_plain(loss))
-        edges = [dict(op) for op in edges]
-        EdgePipeline.from_config(edges)  # validate now, not at inference
+        settings = BranchSettings.from_dict(branches) if branches else BranchSettings()
         self.save_hyperparameters({
             "net": net_cfg.to_dict(), "loss": loss_cfg.to_dict(), "lr": lr, "betas": list(betas),
             "weight_decay": weight_decay, "offset_lr_mult": offset_lr_mult, "scheduler": scheduler,
             "warmup_steps": warmup_steps, "min_lr_ratio": min_lr_ratio, "plateau_patience": plateau_patience,
-            "plateau_factor": plateau_factor, "panel_every_n_epochs": panel_every_n_epochs,
-            "metric_images_per_batch": metric_images_per_batch, "patch_size": patch_size, "edges": edges,
-            "clip_percentile": clip_percentile,
+            "plateau_factor": plateau_factor, "metric_images_per_batch": metric_images_per_batch,
+            "patch_size": patch_size, "branches": settings.to_dict(),
         }, logger=False)  # the resolved config goes to the logger whole (tracking.py)
+        self.branch_settings = settings
         self.net = FusionNet(net_cfg)
         self.loss_fn = FusionLoss(loss_cfg, patch_size=patch_size)
 
@@ -135,7 +117,7 @@ class FusionModule(pl.LightningModule):
                       on_epoch=True, sync_dist=True, batch_size=n)
         k = min(n, self.hparams.metric_images_per_batch)
         arrays = [t[:k, 0].float().cpu().numpy() for t in (fused, raw, edge)]
-        scores = [patch_metrics(f, r, e) for f, r, e in zip(*arrays, strict=True)]
+        scores = [validation_metrics(f, r, e) for f, r, e in zip(*arrays, strict=True)]
         means = {name: float(np.mean([s[name] for s in scores])) for name in scores[0]}
         self.log_dict({f"{prefix}/{k_}": v for k_, v in means.items()}, on_epoch=True, sync_dist=True, batch_size=k)
 
@@ -153,81 +135,20 @@ class FusionModule(pl.LightningModule):
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=hp.plateau_factor,
                                                                patience=hp.plateau_patience)
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val/loss", "interval": "epoch"}}
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": self._warmup_cosine(opt), "interval": "step"}}
+
+    def _warmup_cosine(self, opt: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
+        """Linear warm-up from lr / warmup_steps to lr, then cosine down to min_lr_ratio x lr at the last step."""
+        from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+
+        hp = self.hparams
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = min(hp.warmup_steps, max(total - 1, 0))
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = min(1.0, (step - warmup) / max(1, total - warmup))
-            return hp.min_lr_ratio + (1 - hp.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-    # ------------------------------------------------------------ logging
-    def on_fit_start(self) -> None:
-        if self.trainer.is_global_zero and isinstance(self.logger, _LightningWandb):
-            run = self.logger.experiment
-            for key, summary in SUMMARIES.items():
-                run.define_metric(key, summary=summary)
-            dm = getattr(self.trainer, "datamodule", None)
-            if dm is not None and hasattr(dm, "state_info"):
-                run.config.update({"data_info": dm.state_info()}, allow_val_change=True)
-
-    def on_validation_epoch_end(self) -> None:
-        trainer = self.trainer
-        every = self.hparams.panel_every_n_epochs
-        if trainer.sanity_checking or not trainer.is_global_zero or every <= 0 or self.current_epoch % every:
-            return
-        dm = getattr(trainer, "datamodule", None)
-        if dm is None or not hasattr(dm, "panels"):
-            return
-        images, captions, rows = [], [], []
-        was_training = self.net.training
-        self.net.eval()
-        with torch.no_grad():
-            for name, raw, edge in dm.panels():
-                r = torch.from_numpy(raw)[None, None].to(self.device)
-                e = torch.from_numpy(edge)[None, None].to(self.device)
-                fused = self.net(r, e)[0, 0].float().cpu().numpy()
-                scores = patch_metrics(fused, raw, edge)
-                rows.append([name, self.current_epoch] + [round(v, 5) for v in scores.values()])
-                fig = render([Panel("raw", raw), Panel("edge", edge, dm.pipeline.output), Panel("fused", fused),
-                              Panel("fused - raw", fused - raw, DIFFERENCE)],
-                             Extent("trace", 0, raw.shape[1], "sample", 0, raw.shape[0]),
-                             f"{name} | epoch {self.current_epoch} | Qabf {scores['qabf']:.3f}",
-                             panel_width_in=3.0, height_in=3.5, dpi=80)
-                images.append(to_rgb(fig))
-                captions.append(name)
-        self.net.train(was_training)
-        columns = ["section", "epoch", "qabf", "mi", "en", "ssim_raw", "ssim_edge"]
-        self._publish_panels(images, captions, columns, rows)
-
-    def _publish_panels(self, images: list[np.ndarray], captions: list[str], columns: list[str],
-                        rows: list[list[Any]]) -> None:
-        """Send panels and the per-section table to W&B, or write PNG / CSV files into the run folder."""
-        if not images:
-            return
-        logger = self.logger
-        if isinstance(logger, _LightningWandb):
-            logger.log_image(key="val/panels", images=images, caption=captions, step=self.global_step)
-            logger.log_table(key="val/sections", columns=columns, data=rows, step=self.global_step)
-            return
-        folder = Path(logger.log_dir if logger is not None and logger.log_dir else self.trainer.default_root_dir)
-        folder = folder / "panels"
-        folder.mkdir(parents=True, exist_ok=True)
-        from matplotlib.image import imsave
-
-        for img, cap in zip(images, captions, strict=True):
-            imsave(folder / f"epoch{self.current_epoch:03d}_{cap.replace(' ', '_')}.png", img)
-        table = folder / "sections.csv"
-        new = not table.exists()
-        with open(table, "a", newline="") as fh:
-            w = csv.writer(fh)
-            if new:
-                w.writerow(columns)
-            w.writerows(rows)
+        cosine = CosineAnnealingLR(opt, T_max=max(1, total - warmup), eta_min=hp.min_lr_ratio * hp.lr)
+        if warmup <= 1:
+            return cosine
+        return SequentialLR(opt, [LinearLR(opt, 1.0 / warmup, 1.0, total_iters=warmup - 1), cosine],
+                            milestones=[warmup])
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["seisfuse"] = {"version": __version__, "format": CHECKPOINT_FORMAT}

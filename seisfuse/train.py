@@ -5,8 +5,9 @@ Configs are YAML (`--config`, repeatable: later files override earlier ones) wit
 
 * `experiment` names the run family: the W&B group and the run folder
   `runs/<experiment>/<SLURM job id or timestamp>` (set `trainer.default_root_dir` to choose).
-* `data.edges`, `data.patch_size` and `data.clip_percentile` are linked into the model,
-  so the checkpoint carries what inference needs.
+* `data.edges` and `data.clip_percentile` (as `model.branches`) and `data.patch_size` are
+  linked into the model, so the checkpoint carries what inference needs.
+* `panels` configures the validation panels callback (`seisfuse.callbacks.ValidationPanels`).
 * Resuming: `--ckpt_path RUN/checkpoints/last.ckpt` continues in that run folder (and the
   same W&B run); under SLURM a requeued job resumes from Lightning's HPC checkpoint.
 """
@@ -24,8 +25,10 @@ from typing import Any
 from jsonargparse import ArgumentError
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from seisfuse.branches import BranchSettings
+from seisfuse.callbacks import RunSummary, ValidationPanels
 from seisfuse.data import SeismicDataModule
-from seisfuse.errors import ConfigError
+from seisfuse.errors import ConfigError, config_error_line
 from seisfuse.module import FusionModule
 from seisfuse.tracking import RUN_DIR_ENV, SaveConfigToRun
 
@@ -42,6 +45,11 @@ def default_run_dir(experiment: str, ckpt_path: str | None) -> str:
     return str(Path("runs") / experiment / (job or time.strftime("%Y%m%d-%H%M%S")))
 
 
+def _branches(edges: list[dict[str, Any]], clip_percentile: float) -> dict[str, Any]:
+    """model.branches from data.edges and data.clip_percentile (BranchSettings.to_dict form)."""
+    return {"edges": edges, "clip_percentile": clip_percentile}
+
+
 def _init_args(node: Any) -> Any:
     """init_args of a class_path node of a jsonargparse config, or None."""
     return getattr(node, "init_args", None) if hasattr(node, "class_path") else None
@@ -53,9 +61,14 @@ class SeisfuseCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--experiment", default="default",
                             help="experiment name: W&B group and run folder runs/<experiment>/...")
-        parser.link_arguments("data.edges", "model.edges")
+        parser.link_arguments(("data.edges", "data.clip_percentile"), "model.branches", compute_fn=_branches)
         parser.link_arguments("data.patch_size", "model.patch_size")
-        parser.link_arguments("data.clip_percentile", "model.clip_percentile")
+        parser.add_lightning_class_args(ValidationPanels, "panels")
+
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
+        trainer = super().instantiate_trainer(**kwargs)
+        trainer.callbacks.append(RunSummary())
+        return trainer
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         with config_errors():  # a value that fails validation while parsing
@@ -104,6 +117,37 @@ def run_lightning_cli(args: list[str], debug: bool = False) -> int:
     return 0
 
 
+class _ConfigReader(SeisfuseCLI):
+    """The fit command's parser (configs, overrides, links), parsing only: no run folder, no classes built."""
+
+    def _set_seed(self) -> None:  # reading a config must not reseed the caller's process
+        pass
+
+    def before_instantiate_classes(self) -> None:
+        pass
+
+    def instantiate_classes(self) -> None:
+        pass
+
+
+def branch_settings_from_config(configs: list[str], overrides: list[str] = ()) -> BranchSettings:
+    """The branch settings (data.edges, data.clip_percentile) of training configs plus --data.key=value overrides."""
+    # data.train_files is required by fit, not here: a config holding only data.edges is fine
+    args = ["--data.train_files=[]"] + [a for c in configs for a in ("--config", str(c))] + list(overrides)
+    where = ", ".join(map(str, configs)) or "config"
+    try:
+        reader = _ConfigReader(FusionModule, SeismicDataModule, run=False, args=args, save_config_callback=None,
+                               parser_kwargs={"parser_mode": "yaml", "exit_on_error": False},
+                               auto_configure_optimizers=False)
+    except ArgumentError as exc:
+        raise ConfigError(f"{where}: {config_error_line(str(exc))}") from None
+    data = reader.config.data
+    try:
+        return BranchSettings(edges=list(data.edges), clip_percentile=data.clip_percentile)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: data.{exc}") from None
+
+
 @contextlib.contextmanager
 def config_errors() -> Iterator[None]:
     """Turn ValueError / TypeError from parsing or building the classes into one-line ConfigErrors."""
@@ -111,18 +155,6 @@ def config_errors() -> Iterator[None]:
         yield
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"config: {config_error_line(str(exc))}") from None
-
-
-def config_error_line(message: str) -> str:
-    """The informative line of a jsonargparse message (its Union reports list every subtype tried)."""
-    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
-    reasons = [ln[2:] for ln in lines if ln.startswith("- ") and not ln.startswith("- Expected a")]
-    if reasons:
-        key = lines[0].split(":")[0] if lines[0].startswith("Parser key") else ""
-        return f"{key}: {reasons[0]}" if key else reasons[0]
-    if len(lines) > 1 and lines[0].endswith(":"):  # 'Parser key "data.patch_size":' then the reason
-        return f"{lines[0]} {lines[1]}"
-    return lines[0] if lines else message
 
 
 def _finish_wandb() -> None:

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import cube, write_segy
 
-from seisfuse.data import AXIS, SECTION, X0, XHI, XLO, Y0, SeismicDataModule, grid_positions, live_fraction
+from seisfuse.data import SeismicDataModule, grid_positions, live_fraction
 from seisfuse.errors import SeisfuseError
 from seisfuse.synth import SynthConfig, make_survey, write_volume
 
@@ -23,7 +23,7 @@ def survey(tmp_path_factory):
 
 
 def dm_for(paths, **kw) -> SeismicDataModule:
-    args = {"patch_size": P, "stride": 20, "split_gap": 8, "num_workers": 0, "batch_size": 4, "val_panels": 2}
+    args = {"patch_size": P, "stride": 20, "split_gap": 8, "num_workers": 0, "batch_size": 4}
     args.update(kw)
     dm = SeismicDataModule(train_files=[str(p) for p in paths], **args)
     dm.setup("fit")
@@ -43,13 +43,13 @@ def test_spatial_split_never_overlaps(survey):
     tr, va = dm.train_index, dm.val_index
     assert len(tr) and len(va)
     # inline patches: the section index is the inline position
-    assert tr[tr[:, AXIS] == 0][:, SECTION].max() < train_end
-    assert va[va[:, AXIS] == 0][:, SECTION].min() >= val_start
+    assert tr[tr["axis"] == 0]["section"].max() < train_end
+    assert va[va["axis"] == 0]["section"].min() >= val_start
     # crossline patches run along the inline direction: confined to their region, jitter included
-    xl_train = tr[tr[:, AXIS] == 1]
-    assert len(xl_train) and (xl_train[:, X0] + P <= train_end).all() and (xl_train[:, XHI] == train_end).all()
+    xl_train = tr[tr["axis"] == 1]
+    assert len(xl_train) and (xl_train["x0"] + P <= train_end).all() and (xl_train["x_hi"] == train_end).all()
     ds = dm.train_dataset()
-    for i in np.flatnonzero(tr[:, AXIS] == 1)[:50]:
+    for i in np.flatnonzero(tr["axis"] == 1)[:50]:
         for _ in range(5):
             _, _, _, _, x0 = ds.position(int(i))
             assert 0 <= x0 and x0 + P <= train_end
@@ -61,8 +61,8 @@ def test_patch_pairs_equal_whole_section_computation(survey):
     for i in [0, len(ds) // 2, len(ds) - 1]:
         f, axis, k, y0, x0 = ds.position(i)
         sf = dm.files[f]
-        raw = sf.normalizer.forward(sf.section(axis, k))
-        edge = dm.pipeline(raw)
+        raw = sf.branches.normalizer.forward(sf.section(axis, k))
+        edge = dm.branch_settings.pipeline(raw)
         item = ds[i]
         assert item["raw"].shape == (1, P, P) and item["raw"].dtype == torch.float32
         np.testing.assert_array_equal(item["raw"][0].numpy(), raw[y0:y0 + P, x0:x0 + P])
@@ -94,7 +94,7 @@ def test_dead_traces_and_mutes_are_dropped(tmp_path):
     dm = dm_for([path], val_fraction=0.0, axes=["inline"], stride=10, min_live_fraction=0.8)
     rows = dm.train_index
     assert len(rows)
-    assert (rows[:, X0] >= 30).all() and (rows[:, Y0] >= 32).all()
+    assert (rows["x0"] >= 30).all() and (rows["y0"] >= 32).all()
     everything = dm_for([path], val_fraction=0.0, axes=["inline"], stride=10, min_live_fraction=0.0)
     assert len(everything.train_index) > len(rows)
 
@@ -111,10 +111,10 @@ def test_2d_line_gives_one_section_split_along_traces(tmp_path):
     data = cube(1, 160, 64, seed=2)
     path = write_segy(tmp_path / "line.sgy", data, iline_byte=9, xline_byte=21, xlines=np.arange(1, 161))
     dm = dm_for([path], val_fraction=0.25)
-    assert set(dm.train_index[:, AXIS]) == {0} and set(dm.train_index[:, SECTION]) == {0}
-    assert (dm.train_index[:, X0] + P <= 120 - 8).all() and (dm.val_index[:, X0] >= 120).all()
-    assert (dm.train_index[:, XLO] == 0).all()
-    name, raw, edge = dm.panels()[0]
+    assert set(dm.train_index["axis"]) == {0} and set(dm.train_index["section"]) == {0}
+    assert (dm.train_index["x0"] + P <= 120 - 8).all() and (dm.val_index["x0"] >= 120).all()
+    assert (dm.train_index["x_lo"] == 0).all()
+    name, raw, edge = dm.panels(2)[0]
     assert raw.shape == (64, 40) and edge.shape == raw.shape and "line" in name
 
 
@@ -123,13 +123,13 @@ def test_separate_val_files_and_panels(survey, tmp_path):
     cfg = SynthConfig(inlines=20, crosslines=48, samples=64, seed=9)
     write_volume(other, make_survey(cfg).seismic, cfg)
     dm = SeismicDataModule(train_files=[str(survey)], val_files=[str(other)], patch_size=P, stride=20,
-                           num_workers=0, val_panels=2)
+                           num_workers=0)
     dm.setup("fit")
-    assert set(dm.val_index[:, 0]) == {1} and set(dm.train_index[:, 0]) == {0}
-    assert (dm.train_index[:, SECTION][dm.train_index[:, AXIS] == 0]).max() == 63, "no split inside the train file"
-    panels = dm.panels()
+    assert set(dm.val_index["file"]) == {1} and set(dm.train_index["file"]) == {0}
+    assert (dm.train_index["section"][dm.train_index["axis"] == 0]).max() == 63, "no split inside the train file"
+    panels = dm.panels(2)
     assert len(panels) == 2 and all(p[1].shape == (64, 48) for p in panels)
-    again = dm.panels()
+    again = dm.panels(2)
     assert [p[0] for p in panels] == [p[0] for p in again]
     assert all(np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]) for a, b in zip(panels, again, strict=True))
 

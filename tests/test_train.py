@@ -63,13 +63,13 @@ def test_fit_writes_checkpoint_with_everything_inference_needs(run_cli, survey, 
     assert run.parent.name == "ckpt"
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     hp = ckpt["hyper_parameters"]
-    assert hp["edges"] == [{"op": "gaussian", "sigma": 2.0}]
-    assert hp["patch_size"] == 40 and hp["clip_percentile"] == 99.5
+    assert hp["branches"]["edges"] == [{"op": "gaussian", "sigma": 2.0}]
+    assert hp["patch_size"] == 40 and hp["branches"]["clip_percentile"] == 99.5
     assert hp["net"]["base_channels"] == 4 and hp["net"]["deform"] is True
-    assert ckpt["seisfuse"]["format"] == 1 and ckpt["global_step"] == 2
+    assert ckpt["seisfuse"]["format"] == 2 and ckpt["global_step"] == 2
     assert list((run / "checkpoints").glob("best-*.ckpt"))
     saved = yaml.safe_load((run / "config.yaml").read_text())
-    assert saved["data"]["edges"] == hp["edges"], "data.edges is linked into the model"
+    assert saved["data"]["edges"] == hp["branches"]["edges"], "data.edges is linked into the model"
     from seisfuse.module import FusionModule
 
     model = FusionModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt", map_location="cpu")

@@ -1,0 +1,263 @@
+"""SeismicDataModule: SEG-Y files -> patch index -> normalized (raw, edge) patch pairs for Lightning.
+
+* Sections are taken along inline and/or crossline (a 2D line gives its one section).
+* Patches of `patch_size` on a grid of `stride` (the last row/column aligned to the edge),
+  jittered at random by up to half a stride when training; horizontal flips only (time
+  has a direction).
+* Train and validation are split **spatially** (`index.py`): without `val_files`, the last
+  `val_fraction` of each survey's inlines (of a 2D line's traces) is validation and a gap
+  of `split_gap` positions (default: one patch) separates it from the training region.
+* Patches whose samples are mostly dead traces, missing traces or zero padding (mutes)
+  are dropped (`min_live_fraction`).
+* The edge branch of a patch is computed on the patch plus the pipeline's halo, which
+  gives exactly the values inference computes on whole sections (`branches.py`).
+* Every DataLoader worker opens its own file handles (a Volume reopens lazily after
+  pickling). With `cache_dir`, each volume is copied once to a memory-mapped .npy file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from seisfuse.branches import Branches, BranchSettings
+from seisfuse.data.cache import build_cache, cache_file_for
+from seisfuse.data.datasets import PatchDataset, SurveyFile
+from seisfuse.data.index import (
+    AXIS_IDS,
+    Region,
+    Sampling,
+    empty_index,
+    expand_files,
+    index_file,
+    split_length,
+    split_regions,
+)
+from seisfuse.edges import DEFAULT_PIPELINE
+from seisfuse.errors import SeisfuseError, file_error
+from seisfuse.normalize import DEFAULT_PERCENTILE, fit_normalizer
+from seisfuse.segy import Volume, header_bytes_from
+
+
+class SeismicDataModule(pl.LightningDataModule):
+    """Patches of (raw, edge) pairs from SEG-Y files, split spatially into train and validation."""
+
+    def __init__(
+        self,
+        train_files: list[str] | str,
+        val_files: list[str] | str | None = None,
+        test_files: list[str] | str | None = None,
+        axes: list[str] | None = None,
+        patch_size: int = 128,
+        stride: int = 64,
+        jitter: bool = True,
+        flip: bool = True,
+        val_fraction: float = 0.2,
+        split_gap: int | None = None,
+        min_live_fraction: float = 0.8,
+        edges: list[dict[str, Any]] = DEFAULT_PIPELINE,  # noqa: B006 - read only; shown as the default in configs
+        clip_percentile: float = DEFAULT_PERCENTILE,
+        iline_byte: int | None = None,
+        xline_byte: int | None = None,
+        header_preset: str | None = None,
+        batch_size: int = 16,
+        num_workers: int = 4,
+        cache_dir: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Configure the data (every option is a key under `data:` in the YAML config).
+
+        Args:
+            train_files: SEG-Y files or glob patterns to train on.
+            val_files: separate validation files; if unset, each training survey is split spatially.
+            test_files: files scored by `seisfuse test` (whole); if unset, test uses the validation patches.
+            axes: section directions to sample, any of inline and crossline (default both).
+            patch_size: patch height and width in samples and traces.
+            stride: distance between patch positions (jitter moves them by up to half of it).
+            jitter: move training patches at random each time they are drawn.
+            flip: mirror training patches left-right at random (never in time).
+            val_fraction: share of each survey's inlines (2D: traces) kept for validation.
+            split_gap: positions left out between the training and validation regions (default: patch_size).
+            min_live_fraction: drop patches with fewer live samples (dead/missing traces, mutes).
+            edges: the edge pipeline, a list of ops (default: see seisfuse.edges.DEFAULT_PIPELINE).
+            clip_percentile: percentile of |amplitude| that normalization clips at.
+            iline_byte: trace-header byte of the inline number (default: detect).
+            xline_byte: trace-header byte of the crossline / CDP number (default: detect).
+            header_preset: standard (189/193), petrel (5/21) or 2d-cdp (21).
+            batch_size: patches per batch per device.
+            num_workers: DataLoader worker processes per device.
+            cache_dir: copy every volume once to a memory-mapped .npy here for fast random reads.
+            seed: seed of the normalization's trace sample.
+        """
+        super().__init__()
+        self.save_hyperparameters(logger=False)  # the resolved config goes to the logger whole (tracking.py)
+        if patch_size < 8:
+            raise SeisfuseError(f"data.patch_size must be >= 8, got {patch_size}")
+        if not 1 <= stride:
+            raise SeisfuseError(f"data.stride must be >= 1, got {stride}")
+        if not 0.0 <= val_fraction < 1.0:
+            raise SeisfuseError(f"data.val_fraction must be in [0, 1), got {val_fraction}")
+        if not 0.0 <= min_live_fraction <= 1.0:
+            raise SeisfuseError(f"data.min_live_fraction must be in [0, 1], got {min_live_fraction}")
+        axes = list(axes) if axes else ["inline", "crossline"]
+        bad = [a for a in axes if a not in AXIS_IDS]
+        if bad:
+            raise SeisfuseError(f"data.axes: unknown axis {bad[0]!r}; valid: inline, crossline")
+        try:
+            self.branch_settings = BranchSettings(edges=list(edges), clip_percentile=clip_percentile)
+        except ValueError as exc:
+            raise SeisfuseError(f"data.{exc}") from None
+        self.sampling = Sampling(patch_size, stride, tuple(axes), min_live_fraction)
+        self.train_paths = expand_files(train_files, "train_files")
+        if not self.train_paths:
+            raise SeisfuseError("data.train_files is empty")
+        self.val_paths = expand_files(val_files, "val_files")
+        self.test_paths = expand_files(test_files, "test_files")
+        self.header_bytes = header_bytes_from(header_preset, iline_byte, xline_byte)
+        self.patch = patch_size
+        self.gap = patch_size if split_gap is None else split_gap
+        self.files: list[SurveyFile] = []
+        self.train_index = self.val_index = self.test_index = empty_index()
+        self._val_regions: dict[int, Region] = {}
+
+    # ------------------------------------------------------------ preparation
+    def prepare_data(self) -> None:
+        """Build the memory-mapped caches (once per node)."""
+        for path in self.train_paths + self.val_paths + self.test_paths:
+            self._ensure_cache(path)
+
+    def _ensure_cache(self, path: str, volume: Volume | None = None) -> str | None:
+        """The cache file of path, built first if missing; None without data.cache_dir."""
+        if not self.hparams.cache_dir:
+            return None
+        target = cache_file_for(path, self.hparams.cache_dir, str(self.header_bytes))
+        if not target.exists():
+            if volume is not None:
+                build_cache(volume, target)
+            else:
+                with Volume(path, self.header_bytes) as vol:
+                    build_cache(vol, target)
+        return str(target)
+
+    def _open(self, path: str) -> SurveyFile:
+        vol = Volume(path, self.header_bytes)
+        norm = fit_normalizer(vol, self.branch_settings.clip_percentile, seed=self.hparams.seed)
+        first = last = None
+        if self.hparams.min_live_fraction > 0:
+            first, last, _ = vol.scan_live()
+        cache = self._ensure_cache(path, vol)
+        vol.close()
+        return SurveyFile(path, vol, Branches(self.branch_settings, norm), first, last, cache)
+
+    def _regions(self, f: int, sf: SurveyFile, role: str) -> dict[str, Region]:
+        """Regions of one file: both halves of a survey split spatially, or the whole file in one role."""
+        n = split_length(sf.volume)
+        if role != "split":
+            return {role: Region(0, n)}
+        regions = split_regions(n, self.hparams.val_fraction, self.gap, sf.path)
+        self._val_regions[f] = regions.get("val", Region(n, n))
+        return regions
+
+    def setup(self, stage: str | None = None) -> None:
+        """Open the files, estimate normalization, and build the train / validation patch index."""
+        if self.files:
+            return
+        found: dict[str, list[np.ndarray]] = {"train": [], "val": []}
+        for f, (path, role) in enumerate(self._roles()):
+            sf = self._open(path)
+            self.files.append(sf)
+            rows = index_file(f, sf.volume, self.sampling, self._regions(f, sf, role), sf.live)
+            if not any(len(r) for r in rows.values()):
+                vol = sf.volume
+                shapes = ", ".join(f"{a} {vol.n_samples} x {vol.section_width(a)}"
+                                   for a in self.sampling.axes if a in vol.axes)
+                raise file_error(path, f"no usable {self.patch} x {self.patch} patches: sections are {shapes} "
+                                       "(samples x traces), or too few live samples; lower data.patch_size or "
+                                       "data.min_live_fraction")
+            for name, r in rows.items():
+                found[name].append(r)
+        self.train_index = np.concatenate(found["train"]) if found["train"] else empty_index()
+        self.val_index = np.concatenate(found["val"]) if found["val"] else empty_index()
+        if len(self.train_index) == 0:
+            raise SeisfuseError("no training patches: every patch fell in the validation region or was dropped; "
+                                "check data.val_fraction, data.split_gap and data.min_live_fraction")
+        if len(self.val_index) == 0 and (self.val_paths or self.hparams.val_fraction > 0):
+            raise SeisfuseError("no validation patches: the validation region is narrower than a patch; raise "
+                                "data.val_fraction or lower data.patch_size")
+        test_rows: list[np.ndarray] = []
+        for path in self.test_paths:
+            sf = self._open(path)
+            self.files.append(sf)
+            f = len(self.files) - 1
+            test_rows.append(index_file(f, sf.volume, self.sampling, self._regions(f, sf, "test"), sf.live)["test"])
+        if self.test_paths and not sum(len(r) for r in test_rows):
+            raise SeisfuseError(f"no usable {self.patch} x {self.patch} patches in data.test_files")
+        self.test_index = np.concatenate(test_rows) if self.test_paths else self.val_index
+
+    # ------------------------------------------------------------ loaders
+    def train_dataset(self) -> PatchDataset:
+        """Jittered, flipped training patches."""
+        return PatchDataset(self.files, self.train_index, self.patch,
+                            jitter=self.hparams.stride // 2 if self.hparams.jitter else 0, flip=self.hparams.flip)
+
+    def val_dataset(self) -> PatchDataset:
+        """Fixed validation patches."""
+        return PatchDataset(self.files, self.val_index, self.patch)
+
+    def _loader(self, ds: Dataset, shuffle: bool) -> DataLoader:
+        workers = self.hparams.num_workers
+        return DataLoader(ds, batch_size=self.hparams.batch_size, shuffle=shuffle, num_workers=workers,
+                          persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(), drop_last=shuffle)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_dataset(), shuffle=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        if len(self.val_index) == 0:
+            return []
+        return self._loader(self.val_dataset(), shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        """Patches of data.test_files, or the validation patches without test files."""
+        return self._loader(PatchDataset(self.files, self.test_index, self.patch), shuffle=False)
+
+    def panels(self, n: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """Up to n whole validation sections as (name, raw, edge) in [0, 1], the same every epoch."""
+        out: list[tuple[str, np.ndarray, np.ndarray]] = []
+        val_files = [f for f, (_, role) in enumerate(self._roles()) if role in ("val", "split")]
+        for f in val_files:
+            sf = self.files[f]
+            g = sf.volume.geometry
+            region = self._val_regions.get(f, Region(0, split_length(sf.volume)))
+            if g.kind == "2d":
+                picks = [("inline", 0, region.lo, region.hi)]
+            else:
+                ks = np.unique(np.linspace(region.lo, region.hi - 1, num=max(1, n)).round().astype(int))
+                picks = [("inline", int(k), 0, None) for k in ks]
+            for axis, k, a, b in picks:
+                raw, edge = sf.branches.pair(sf.section(axis, k))
+                key = int(sf.volume.section_keys(axis)[k])
+                name = f"{Path(sf.path).stem} {axis} {key}" if g.kind == "3d" else f"{Path(sf.path).stem} line"
+                out.append((name, raw[:, a:b], edge[:, a:b]))
+                if len(out) >= n:
+                    return out
+        return out
+
+    def _roles(self) -> list[tuple[str, str]]:
+        roles = [(p, "split" if not self.val_paths else "train") for p in self.train_paths]
+        return roles + [(p, "val") for p in self.val_paths]
+
+    def describe(self) -> str:
+        """One line: files, patches per split."""
+        return (f"{len(self.files)} file(s), {len(self.train_index)} training and {len(self.val_index)} validation "
+                f"patches of {self.patch} x {self.patch}; edges: {self.branch_settings.pipeline.describe()}")
+
+    def state_info(self) -> dict[str, Any]:
+        """Facts worth recording with a run (patch counts, per-file clips)."""
+        return {"train_patches": int(len(self.train_index)), "val_patches": int(len(self.val_index)),
+                "clips": {Path(sf.path).name: sf.branches.normalizer.clip for sf in self.files}}

@@ -1,0 +1,108 @@
+"""Datasets of (raw, edge) patch pairs in [0, 1] from SEG-Y files, one handle per worker process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from seisfuse.branches import Branches
+from seisfuse.data.index import AXIS_NAMES
+from seisfuse.segy import Volume
+
+
+@dataclass
+class SurveyFile:
+    """One SEG-Y file prepared for sampling: volume, its branches, live-sample ranges, optional cache."""
+
+    path: str
+    volume: Volume
+    branches: Branches
+    first_live: np.ndarray | None = None  # per trace: first non-zero sample (-1 dead)
+    last_live: np.ndarray | None = None
+    cache_path: str | None = None
+    _cache: np.ndarray | None = field(default=None, repr=False)
+    _cache_pid: int = field(default=-1, repr=False)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_cache"] = None
+        state["_cache_pid"] = -1
+        return state
+
+    @property
+    def live(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(first, last) live sample per trace, or None when not scanned."""
+        return None if self.first_live is None else (self.first_live, self.last_live)
+
+    def _array(self) -> np.ndarray:
+        """The cached (inlines, crosslines, samples) array, memory-mapped once per process."""
+        if self._cache is None or self._cache_pid != os.getpid():
+            self._cache = np.load(self.cache_path, mmap_mode="r")
+            self._cache_pid = os.getpid()
+        return self._cache
+
+    def read(self, axis: str, section: int, ya: int, yb: int, xa: int, xb: int) -> np.ndarray:
+        """Raw amplitudes of section rows ya:yb (samples), columns xa:xb (traces), float32."""
+        if self.cache_path is not None:
+            arr = self._array()
+            block = arr[section, xa:xb, ya:yb] if axis == "inline" else arr[xa:xb, section, ya:yb]
+            return np.ascontiguousarray(block.T, dtype=np.float32)
+        return np.ascontiguousarray(self.volume.section_traces(axis, section, xa, xb)[ya:yb])
+
+    def section(self, axis: str, section: int) -> np.ndarray:
+        """A whole section of raw amplitudes (samples, traces)."""
+        return self.read(axis, section, 0, self.volume.n_samples, 0, self.volume.section_width(axis))
+
+    def shape(self, axis: str) -> tuple[int, int]:
+        """(samples, traces) of the sections along axis."""
+        return self.volume.n_samples, self.volume.section_width(axis)
+
+
+class PatchDataset(Dataset):
+    """(raw, edge) patch pairs from a patch index, jittered and flipped when training."""
+
+    def __init__(self, files: list[SurveyFile], index: np.ndarray, patch: int, jitter: int = 0,
+                 flip: bool = False) -> None:
+        self.files = files
+        self.index = index
+        self.patch = patch
+        self.jitter = jitter
+        self.flip = flip
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def position(self, i: int) -> tuple[int, str, int, int, int]:
+        """(file, axis, section, y0, x0) of item i, jittered when training."""
+        row = self.index[i]
+        f, axis, k, y0, x0 = int(row["file"]), AXIS_NAMES[int(row["axis"])], int(row["section"]), int(row["y0"]), int(row["x0"])
+        if self.jitter:
+            n_samples = self.files[f].volume.n_samples
+            dy, dx = (int(v) for v in torch.randint(-self.jitter, self.jitter + 1, (2,)))
+            y0 = min(max(y0 + dy, 0), n_samples - self.patch)
+            x0 = min(max(x0 + dx, int(row["x_lo"])), int(row["x_hi"]) - self.patch)
+        return f, axis, k, y0, x0
+
+    def pair(self, f: int, axis: str, k: int, y0: int, x0: int) -> tuple[np.ndarray, np.ndarray]:
+        """Normalized raw patch and its edge branch (computed with halo)."""
+        src, p = self.files[f], self.patch
+
+        def read(ya: int, yb: int, xa: int, xb: int) -> np.ndarray:
+            return src.read(axis, k, ya, yb, xa, xb)
+
+        return src.branches.pair_in_region(read, src.shape(axis), y0, y0 + p, x0, x0 + p)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        f, axis, k, y0, x0 = self.position(i)
+        raw, edge = self.pair(f, axis, k, y0, x0)
+        if self.flip and bool(torch.randint(0, 2, ()).item()):
+            raw, edge = raw[:, ::-1], edge[:, ::-1]
+        return {"raw": torch.from_numpy(np.ascontiguousarray(raw))[None],
+                "edge": torch.from_numpy(np.ascontiguousarray(edge))[None],
+                "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}
