@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seisfuse.config import BranchSettings
+from seisfuse.branches import Branches, BranchSettings
 from seisfuse.metrics import REFERENCE, SUITE, fusion_metrics
 from seisfuse.normalize import fit_normalizer
 from seisfuse.segy import HeaderBytes, Volume, check_same_geometry, open_volume
@@ -71,11 +71,11 @@ def sample_sections(volume: Volume, axis: str, n: int) -> list[int]:
 
 def evaluate(input_path: str, fused_paths: list[str], settings: BranchSettings, *, clean_path: str | None = None,
              fault_mask_path: str | None = None, axis: str = "inline", n_sections: int = 8,
-             header_bytes: HeaderBytes | None = None, names: list[str] | None = None) -> Evaluation:
+             header_bytes: HeaderBytes | None = None) -> Evaluation:
     """Metrics of each fused volume against the input's raw and edge branches over sampled sections."""
     source = open_volume(input_path, header_bytes)
     norm = fit_normalizer(source, settings.clip_percentile)
-    pipeline = settings.pipeline()
+    branches = Branches(settings, norm)
     others = {}
     for p in fused_paths + [p for p in (clean_path, fault_mask_path) if p]:
         vol = open_volume(p, source.geometry.header_bytes or header_bytes)
@@ -84,12 +84,11 @@ def evaluate(input_path: str, fused_paths: list[str], settings: BranchSettings, 
     if axis not in source.axes:
         axis = source.axes[0]
     picks = sample_sections(source, axis, n_sections)
-    names = names or [Path(p).name for p in fused_paths]
+    names = [Path(p).name for p in fused_paths]
     sums: dict[str, dict[str, list[float]]] = {n: {} for n in names}
     refs: dict[str, dict[str, list[float]]] = {"raw": {}, "edge branch": {}}
     for k in picks:
-        raw = norm.forward(source.section(axis, k))
-        edge = pipeline(raw)
+        raw, edge = branches.pair(source.section(axis, k))
         clean = norm.forward(others[clean_path].section(axis, k)) if clean_path else None
         mask = others[fault_mask_path].section(axis, k) if fault_mask_path else None
         for name, p in zip(names, fused_paths, strict=True):

@@ -17,7 +17,6 @@ are written to a temporary file beside the target and renamed when every rank is
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -32,12 +31,12 @@ from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader, Dataset
 
-from seisfuse.config import BranchSettings, branch_settings
-from seisfuse.edges import EdgePipeline
-from seisfuse.errors import ConfigError, SeisfuseError, file_error
+from seisfuse.branches import Branches, BranchSettings
+from seisfuse.errors import SettingError, file_error
 from seisfuse.files import check_output, temp_path_for
 from seisfuse.models.baselines import BASELINES
 from seisfuse.normalize import Normalizer, fit_normalizer
+from seisfuse.ranks import is_global_zero
 from seisfuse.segy import HeaderBytes, OutputVolume, Volume, create_output, open_volume
 
 TMP_ENV = "SEISFUSE_PREDICT_TMP"  # the pre-created output, shared with ranks Lightning launches later
@@ -45,7 +44,7 @@ DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 64
 
 
-# ---------------------------------------------------------------- fusers: (B, H, W) in [0, 1] -> (B, H, W)
+# ---------------------------------------------------------------- fusers: (B, 1, H, W) in [0, 1] -> (B, 1, H, W)
 @dataclass
 class Fuser:
     """Something that fuses batches of normalized (raw, edge) sections, with the settings that made them."""
@@ -111,15 +110,14 @@ def load_fuser(ckpt: str | os.PathLike, device: str = "cpu") -> Fuser:
     except Exception as exc:  # noqa: BLE001 - unpickling a foreign file can fail in any way
         raise file_error(path, f"not a seisfuse checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
     module.eval()
-    hp = module.hparams
-    settings = BranchSettings(edges=list(hp["edges"]), clip_percentile=float(hp["clip_percentile"]))
+    settings = module.branch_settings
     return Fuser(name=path.name, settings=settings, fn=module.net, module=module)
 
 
-def baseline_fuser(method: str, config: str | os.PathLike | None = None) -> Fuser:
-    """A classical fusion method with the edge settings of a config (defaults without one)."""
+def baseline_fuser(method: str, settings: BranchSettings | None = None) -> Fuser:
+    """A classical fusion method on (raw, edge) pairs made with the given settings (defaults without)."""
     if method not in BASELINES:
-        raise ConfigError(f"unknown baseline {method!r}; valid: {', '.join(BASELINES)}")
+        raise SettingError("method", f"unknown baseline {method!r}; valid: {', '.join(BASELINES)}")
     func = BASELINES[method]
 
     def fn(raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
@@ -127,18 +125,17 @@ def baseline_fuser(method: str, config: str | os.PathLike | None = None) -> Fuse
         out = np.stack([func(r[i, 0], e[i, 0]) for i in range(r.shape[0])])[:, None]
         return torch.from_numpy(out).to(raw.device)
 
-    return Fuser(name=method, settings=branch_settings(config), fn=fn)
+    return Fuser(name=method, settings=settings or BranchSettings(), fn=fn)
 
 
 # ---------------------------------------------------------------- sections in, fused sections out
 class SectionDataset(Dataset):
     """Whole sections of one axis, normalized, with their edge branch and dead-trace mask."""
 
-    def __init__(self, volume: Volume, axis: str, normalizer: Normalizer, pipeline: EdgePipeline) -> None:
+    def __init__(self, volume: Volume, axis: str, branches: Branches) -> None:
         self.volume = volume
         self.axis = axis
-        self.normalizer = normalizer
-        self.pipeline = pipeline
+        self.branches = branches
 
     def __len__(self) -> int:
         return self.volume.n_sections(self.axis)
@@ -146,8 +143,7 @@ class SectionDataset(Dataset):
     def __getitem__(self, k: int) -> dict[str, Any]:
         section = self.volume.section(self.axis, k)
         dead = ~np.any(np.isfinite(section) & (section != 0), axis=0)
-        raw = self.normalizer.forward(section)
-        edge = self.pipeline(raw)
+        raw, edge = self.branches.pair(section)
         return {"index": k, "raw": torch.from_numpy(raw)[None], "edge": torch.from_numpy(edge)[None],
                 "dead": torch.from_numpy(dead)}
 
@@ -227,16 +223,16 @@ class PredictResult:
 
 def _accelerator(device: str) -> str:
     if device not in ("auto", "cpu", "cuda", "gpu"):
-        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
+        raise SettingError("device", f"must be auto, cpu or cuda, got {device!r}")
     if device in ("cuda", "gpu") and not torch.cuda.is_available():
-        raise SeisfuseError("--device cuda: no CUDA device is available on this machine")
+        raise SettingError("device", "cuda: no CUDA device is available on this machine")
     return "gpu" if device == "cuda" else device
 
 
 def _precision(precision: str) -> str:
     table = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}
     if precision not in table:
-        raise ConfigError(f"--precision must be 32, bf16 or 16, got {precision!r}")
+        raise SettingError("precision", f"must be 32, bf16 or 16, got {precision!r}")
     return table[precision]
 
 
@@ -247,9 +243,12 @@ def predict_volume(fuser: Fuser, input_path: str | os.PathLike, output_path: str
                    progress: bool = True) -> PredictResult:
     """Fuse every section of input_path and write output_path (atomically, all headers kept)."""
     if axis not in ("inline", "crossline", "both"):
-        raise ConfigError(f"--axis must be inline, crossline or both, got {axis!r}")
-    if batch_size < 1 or devices < 1 or tile < 16 or not 0 <= overlap < tile // 2:
-        raise ConfigError("--batch-size and --devices must be >= 1, --tile >= 16 and 0 <= --overlap < tile / 2")
+        raise SettingError("axis", f"must be inline, crossline or both, got {axis!r}")
+    for name, value, ok, rule in (("batch_size", batch_size, batch_size >= 1, ">= 1"), ("devices", devices, devices >= 1, ">= 1"),
+                                  ("tile", tile, tile >= 16, ">= 16"),
+                                  ("overlap", overlap, 0 <= overlap < tile // 2, f"in [0, tile / 2 = {tile // 2})")):
+        if not ok:
+            raise SettingError(name, f"must be {rule}, got {value}")
     accelerator, prec = _accelerator(device), _precision(precision)
     shared_tmp = os.environ.get(TMP_ENV)  # set: this process is a rank launched after the output was created
     if shared_tmp is None:
@@ -261,7 +260,7 @@ def predict_volume(fuser: Fuser, input_path: str | os.PathLike, output_path: str
             raise file_error(source.path, "a 2D line has no crossline sections; use --axis inline")
         axes = ["inline"]
     normalizer = fit_normalizer(source, fuser.settings.clip_percentile)
-    pipeline = fuser.settings.pipeline()
+    branches = Branches(fuser.settings, normalizer)
     tmp = Path(shared_tmp) if shared_tmp else temp_path_for(output_path)
     try:
         if shared_tmp is None:
@@ -276,7 +275,7 @@ def predict_volume(fuser: Fuser, input_path: str | os.PathLike, output_path: str
         module = PredictModule(fuser, tile, overlap)
         seconds, total = 0.0, 0
         for i, ax in enumerate(axes):
-            ds = SectionDataset(source, ax, normalizer, pipeline)
+            ds = SectionDataset(source, ax, branches)
             loader = DataLoader(ds, batch_size=batch_size, num_workers=num_workers, shuffle=False,
                                 persistent_workers=False, pin_memory=accelerator == "gpu")
             label = f"{Path(input_path).name} {ax}" + (" (averaging)" if i else "")
@@ -295,7 +294,7 @@ def predict_volume(fuser: Fuser, input_path: str | os.PathLike, output_path: str
         if trainer.is_global_zero:
             os.replace(tmp, output_path)
     except BaseException:
-        if shared_tmp is None or _is_global_zero():
+        if shared_tmp is None or is_global_zero():
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         raise
@@ -304,14 +303,3 @@ def predict_volume(fuser: Fuser, input_path: str | os.PathLike, output_path: str
         if shared_tmp is None:
             os.environ.pop(TMP_ENV, None)
     return PredictResult(Path(output_path), total, seconds, normalizer.clip, axes)
-
-
-def _is_global_zero() -> bool:
-    return int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0"))) == 0
-
-
-def describe_result(res: PredictResult) -> str:
-    """One line for the console."""
-    rate = res.sections / res.seconds if res.seconds > 0 else math.inf
-    return (f"wrote {res.output}: {res.sections} sections ({' + '.join(res.axes)}) in {res.seconds:.1f} s, "
-            f"{rate:.1f} sections/s; input clip {res.clip:.4g}")

@@ -11,10 +11,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from seisfuse.edges import MAGNITUDE, EdgePipeline
-from seisfuse.errors import SeisfuseError, file_error
+from seisfuse.branches import Branches
+from seisfuse.edges import MAGNITUDE
 from seisfuse.files import atomic_output
-from seisfuse.normalize import Normalizer
 from seisfuse.segy import Volume
 
 DIFFERENCE = "difference"
@@ -93,30 +92,6 @@ class View:
     label: str
 
 
-def parse_view(volume: Volume, spec: str | None) -> View:
-    """'inline:K' / 'crossline:K' (line numbers) or 'time:T' (ms); default: the middle inline."""
-    if spec is None:
-        n = volume.n_sections("inline")
-        k = n // 2
-        key = int(volume.section_keys("inline")[k])
-        label = "2D line" if volume.geometry.kind == "2d" else f"inline {key}"
-        return View("inline", k, label)
-    axis, sep, value = spec.partition(":")
-    if not sep or axis not in ("inline", "crossline", "time"):
-        raise SeisfuseError(f"--section {spec!r}: use inline:K, crossline:K (line numbers) or time:T (ms)")
-    try:
-        number = float(value)
-    except ValueError:
-        raise SeisfuseError(f"--section {spec!r}: {value!r} is not a number") from None
-    if axis == "time":
-        if not volume.samples[0] <= number <= volume.samples[-1]:
-            raise file_error(volume.path, f"time {number:g} outside {volume.samples[0]:g}..{volume.samples[-1]:g} ms")
-        k = volume.sample_index(number)
-        return View("time", k, f"time slice {volume.samples[k]:g} ms")
-    k = volume.section_index(axis, int(number))
-    return View(axis, k, f"{axis} {int(number)}")
-
-
 def read_view(volume: Volume, view: View) -> np.ndarray:
     """The samples of a view: (samples, traces) for lines, (inlines, crosslines) for time slices."""
     if view.axis == "time":
@@ -135,12 +110,12 @@ def view_extent(volume: Volume, view: View) -> Extent:
     return Extent(name, keys[0], keys[-1], "time (ms)", volume.samples[0], volume.samples[-1])
 
 
-def preview_figure(volume: Volume, view: View, pipeline: EdgePipeline, normalizer: Normalizer,
+def preview_figure(volume: Volume, view: View, branches: Branches,
                    fuse: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
                    fused_title: str = "fused") -> Figure:
     """raw | edge panels of one section, plus fused | fused - raw when a fusion function is given."""
-    raw = normalizer.forward(read_view(volume, view))
-    edge = pipeline(raw)
+    raw, edge = branches.pair(read_view(volume, view))
+    pipeline = branches.pipeline
     panels = [Panel("raw (normalized)", raw), Panel("edge branch", edge, pipeline.output)]
     if fuse is not None:
         fused = fuse(raw, edge)

@@ -101,7 +101,7 @@ def test_preview_uses_the_config_pipeline(tmp_path, run_cli):
     assert run_cli("preview", vol, "--config", cfg, "--out", tmp_path / "p.png")[0] == 0
     cfg.write_text("data:\n  edges:\n    - {op: sobell}\n")
     code, _, err = run_cli("preview", vol, "--config", cfg, "--out", tmp_path / "q.png")
-    assert code == 1 and str(cfg) in err and "unknown edge op 'sobell'" in err
+    assert code == 2 and str(cfg) in err and "unknown edge op 'sobell'" in err  # a config mistake, as in `fit`
     assert not (tmp_path / "q.png").exists()
 
 

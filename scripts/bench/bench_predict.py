@@ -22,6 +22,7 @@ import lightning
 import torch
 
 from seisfuse.module import FusionModule
+from seisfuse.branches import Branches
 from seisfuse.normalize import fit_normalizer
 from seisfuse.predict import SectionDataset, load_fuser, predict_volume
 from seisfuse.segy import open_volume
@@ -48,7 +49,7 @@ def forward_only(ckpt: Path, volume_path: Path, batch_size: int, device: str) ->
     """Seconds of the network forward over every inline, inputs prepared in memory beforehand."""
     fuser = load_fuser(ckpt, device=device)
     with open_volume(volume_path) as vol:
-        ds = SectionDataset(vol, "inline", fit_normalizer(vol), fuser.settings.pipeline())
+        ds = SectionDataset(vol, "inline", Branches(fuser.settings, fit_normalizer(vol, fuser.settings.clip_percentile)))
         items = [ds[k] for k in range(len(ds))]
     batches = [(torch.stack([it["raw"] for it in items[i:i + batch_size]]).to(device),
                 torch.stack([it["edge"] for it in items[i:i + batch_size]]).to(device))

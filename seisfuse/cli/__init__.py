@@ -1,0 +1,121 @@
+"""The `seisfuse` command: argument parsing, one-line errors, and dispatch to one module per command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+
+from seisfuse.cli import evaluate, info, predict, preview, synth
+from seisfuse.cli.common import OVERRIDE, flag
+from seisfuse.errors import SeisfuseError, SettingError
+
+LIGHTNING_COMMANDS = ("fit", "validate", "test")
+
+DESCRIPTION = """\
+seisfuse: learned fusion of raw and edge-enhanced seismic sections.
+
+commands:
+  synth      write a synthetic folded, faulted survey as SEG-Y
+  info       describe a SEG-Y file (format, geometry, ranges, amplitudes)
+  preview    draw raw | edge (| fused | difference) panels of one section as PNG
+  fit        train a fusion network from a YAML config (also: validate, test)
+  predict    fuse a SEG-Y volume with a trained checkpoint
+  baseline   fuse with a classical method (average, laplacian, wavelet)
+  evaluate   fusion metrics of fused volumes against their input
+
+Run `seisfuse COMMAND --help` for the options of a command.
+"""
+
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "synth": synth.add, "info": info.add, "preview": preview.add, "predict": predict.add,
+    "baseline": predict.add_baseline, "evaluate": evaluate.add}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of every command except the Lightning ones."""
+    parser = argparse.ArgumentParser(prog="seisfuse", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from seisfuse import __version__
+
+    parser.add_argument("--version", action="version", version=f"seisfuse {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS.values():
+        add(sub)
+    for p in sub.choices.values():
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show Python tracebacks on errors")
+    return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse argv; commands that read a training config also take its --data.key=value overrides."""
+    args, extra = parser.parse_known_args(argv)
+    overrides = [a for a in extra if OVERRIDE.match(a)]
+    rest = [a for a in extra if a not in overrides]
+    if overrides and not getattr(args, "accepts_overrides", False):
+        rest = extra
+    if rest:
+        parser.parse_args(argv)  # the standard error and exit code 2 for what no command accepts
+    args.overrides = overrides
+    return args
+
+
+def _fail(message: str, code: int = 1) -> int:
+    """Print a one-line error to stderr and return the exit code."""
+    print(f"seisfuse: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `seisfuse` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if not debug:
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # Lightning-internal deprecation noise
+    try:
+        if argv and argv[0] in LIGHTNING_COMMANDS:
+            from seisfuse.train import run_lightning_cli
+
+            try:
+                return run_lightning_cli([a for a in argv if a != "--debug"], debug=debug)
+            except SystemExit as exc:  # jsonargparse reports config errors by exiting (code 2) or --help (0)
+                return exc.code if isinstance(exc.code, int) else 2
+        parser = build_parser()
+        args = parse(parser, argv)
+        if not args.command:
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except SettingError as exc:
+        if debug:
+            raise
+        return _fail(f"{flag(exc.name)}: {exc.problem}", exc.exit_code)
+    except SeisfuseError as exc:
+        if debug:
+            raise
+        return _fail(str(exc), exc.exit_code)
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        return _fail("interrupted; no output was left under its final name", 130)
+    except MemoryError:
+        if debug:
+            raise
+        return _fail("out of memory; try a smaller --batch-size", 1)
+    except Exception as exc:  # noqa: BLE001 - every failure ends in one line unless --debug
+        if debug:
+            raise
+        from seisfuse.errors import config_error_line
+
+        return _fail(f"{type(exc).__name__}: {config_error_line(str(exc))} (run with --debug for the traceback)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

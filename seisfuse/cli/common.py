@@ -1,0 +1,83 @@
+"""What the commands share: header-byte and config options, section specs, flag wording, summary lines."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+
+from seisfuse.errors import SeisfuseError
+
+#: Overrides of a training config that non-training commands accept, LightningCLI's form: --data.key=value
+OVERRIDE = re.compile(r"^--(data|model)\.[A-Za-z_][\w.]*(=.*)?$")
+
+
+def add_header_args(p: argparse.ArgumentParser) -> None:
+    """Options choosing the trace-header words of the geometry."""
+    g = p.add_argument_group("header byte locations (default: detect: 189/193, then 5/21, then 2D CDP at 21)")
+    g.add_argument("--iline-byte", type=int, default=None, metavar="B", help="byte of the inline number (e.g. 189, 5, 9)")
+    g.add_argument("--xline-byte", type=int, default=None, metavar="B", help="byte of the crossline / CDP number (e.g. 193, 21)")
+    g.add_argument("--header-preset", choices=["standard", "petrel", "2d-cdp"], default=None,
+                   help="named byte locations: standard 189/193, petrel 5/21, 2d-cdp 21")
+
+
+def header_bytes(args: argparse.Namespace):
+    """HeaderBytes from the parsed options (None: detect)."""
+    from seisfuse.segy import header_bytes_from
+
+    return header_bytes_from(args.header_preset, args.iline_byte, args.xline_byte)
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """--config (repeatable) and --data.key=value overrides: the branch settings of a training config."""
+    p.add_argument("--config", action="append", default=[], metavar="CFG",
+                   help="training config whose data.edges and data.clip_percentile make the (raw, edge) pair "
+                        "(repeatable, later files override; --data.key=value overrides as for `seisfuse fit`)")
+
+
+def branch_settings(args: argparse.Namespace):
+    """The branch settings of --config files and overrides, or the defaults without them."""
+    from seisfuse.branches import BranchSettings
+
+    if not args.config and not args.overrides:
+        return BranchSettings()
+    from seisfuse.train import branch_settings_from_config
+
+    return branch_settings_from_config(args.config, args.overrides)
+
+
+def parse_section(volume, spec: str | None):
+    """A View from 'inline:K' / 'crossline:K' (line numbers) or 'time:T' (ms); default: the middle inline."""
+    from seisfuse.errors import file_error
+    from seisfuse.viz import View
+
+    if spec is None:
+        k = volume.n_sections("inline") // 2
+        key = int(volume.section_keys("inline")[k])
+        return View("inline", k, "2D line" if volume.geometry.kind == "2d" else f"inline {key}")
+    axis, sep, value = spec.partition(":")
+    if not sep or axis not in ("inline", "crossline", "time"):
+        raise SeisfuseError(f"--section {spec!r}: use inline:K, crossline:K (line numbers) or time:T (ms)")
+    try:
+        number = float(value)
+    except ValueError:
+        raise SeisfuseError(f"--section {spec!r}: {value!r} is not a number") from None
+    if axis == "time":
+        if not volume.samples[0] <= number <= volume.samples[-1]:
+            raise file_error(volume.path, f"time {number:g} outside {volume.samples[0]:g}..{volume.samples[-1]:g} ms")
+        k = volume.sample_index(number)
+        return View("time", k, f"time slice {volume.samples[k]:g} ms")
+    k = volume.section_index(axis, int(number))
+    return View(axis, k, f"{axis} {int(number)}")
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a library argument name."""
+    return "--" + name.replace("_", "-")
+
+
+def result_line(res) -> str:
+    """One console line for a PredictResult."""
+    rate = res.sections / res.seconds if res.seconds > 0 else math.inf
+    return (f"wrote {res.output}: {res.sections} sections ({' + '.join(res.axes)}) in {res.seconds:.1f} s, "
+            f"{rate:.1f} sections/s; input clip {res.clip:.4g}")

@@ -1,0 +1,48 @@
+"""`seisfuse preview`: raw | edge (| fused | difference) panels of one section as PNG."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, header_bytes, parse_section
+
+
+def add(sub) -> None:
+    p = sub.add_parser("preview", help="draw raw | edge (| fused | difference) panels of a section as PNG",
+                       description="Draw one section as PNG panels: the normalized raw branch and the edge branch "
+                                   "(from --config's data.edges, or the default pipeline); with --ckpt also the fused "
+                                   "section and fused - raw. Seismic colormap, axes in line numbers and ms.")
+    p.add_argument("input", metavar="FILE.sgy")
+    add_config_args(p)
+    p.add_argument("--section", default=None, metavar="AXIS:K",
+                   help="inline:K or crossline:K (line numbers) or time:T (ms); default: the middle inline")
+    p.add_argument("--ckpt", default=None, metavar="CKPT", help="add fused and difference panels from a checkpoint")
+    p.add_argument("--out", required=True, metavar="PANEL.png")
+    p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
+    add_header_args(p)
+    p.set_defaults(func=run, accepts_overrides=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from seisfuse.branches import Branches
+    from seisfuse.files import check_output
+    from seisfuse.normalize import fit_normalizer
+    from seisfuse.segy import open_volume
+    from seisfuse.viz import preview_figure, save_png
+
+    check_output(args.out, [args.input], force=args.force)
+    settings = branch_settings(args)
+    fuse, title = None, "fused"
+    if args.ckpt:
+        from seisfuse.predict import load_fuser
+
+        fuser = load_fuser(args.ckpt, device="cpu")
+        settings, fuse, title = fuser.settings, fuser.fuse_section, f"fused ({os.path.basename(args.ckpt)})"
+    with open_volume(args.input, header_bytes(args)) as vol:
+        view = parse_section(vol, args.section)
+        branches = Branches(settings, fit_normalizer(vol, settings.clip_percentile))
+        fig = preview_figure(vol, view, branches, fuse, title)
+    save_png(fig, args.out)
+    print(f"wrote {args.out}: {view.label} of {args.input}")
+    return 0
