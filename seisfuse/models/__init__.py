@@ -1,4 +1,4 @@
-"""The research objects: fusion network, its blocks, and classical fusion baselines."""
+"""The research objects: the fusion network and its blocks (`blocks.py`); classical baselines in `baselines.py`."""
 
 from seisfuse.models.fusion import FusionConfig, FusionNet
 

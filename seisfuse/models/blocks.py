@@ -162,3 +162,15 @@ class DeformConvBlock(nn.Module):
             out = deform_conv2d(x.float(), offset.float(), self.weight.float(), bias, padding=(pad, pad),
                                 mask=mask.float())
         return out.to(x.dtype)
+
+
+#: Attention modules by name, built by :func:`create_attn` (as timm's `create_attn`).
+ATTENTIONS = {"cbam": CBAM, "se": SEBlock, "none": None}
+
+
+def create_attn(name: str, channels: int, reduction: int = 16) -> nn.Module:
+    """The attention module of a name ('cbam', 'se' or 'none': identity) for a feature map of `channels`."""
+    if name not in ATTENTIONS:
+        raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, got {name!r}")
+    cls = ATTENTIONS[name]
+    return nn.Identity() if cls is None else cls(channels, reduction)

@@ -23,11 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seisfuse.models.blocks import CBAM, DeformConvBlock, DenseBlock, SEBlock
+from seisfuse.models.blocks import ATTENTIONS, DeformConvBlock, DenseBlock, create_attn
 from seisfuse.settings import from_mapping
 
 FUSION_RULES = ("concat", "add", "l1", "asff")
-ATTENTIONS = ("cbam", "se", "none")
 SKIPS = ("average", "raw", "none")
 _EPS = 1e-4
 
@@ -136,8 +135,7 @@ class FusionNet(nn.Module):
         c = self.encoder_raw.out_channels
         self.rule = FusionRule(cfg.fusion, c)
         fused_c = self.rule.out_channels
-        self.attention = {"cbam": lambda: CBAM(fused_c, cfg.reduction), "se": lambda: SEBlock(fused_c, cfg.reduction),
-                          "none": nn.Identity}[cfg.attention]()
+        self.attention = create_attn(cfg.attention, fused_c, cfg.reduction)
         d = cfg.deform_channels
         self.reduce = nn.Sequential(nn.Conv2d(fused_c, d, 1), nn.ReLU(inplace=True))
         self.align = DeformConvBlock(d, d, 3, cfg.offset_groups) if cfg.deform else nn.Conv2d(d, d, 3, padding=1)
