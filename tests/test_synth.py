@@ -32,6 +32,10 @@ def test_noise_level_and_faults():
     assert noise_rms == pytest.approx(0.5, rel=0.05)
     assert 0 < s.fault_mask.mean() < 0.2 and set(np.unique(s.fault_mask)) == {0.0, 1.0}
     # a fault offsets reflectors: neighbouring traces across it are less alike than elsewhere
+    faulted = make_survey(SynthConfig(inlines=24, crosslines=24, samples=96, faults=2, noise=0.0, seed=1))
+    lateral_step = np.abs(np.diff(faulted.clean, axis=1))
+    on_fault = faulted.fault_mask[:, 1:] > 0
+    assert lateral_step[on_fault].mean() > 1.5 * lateral_step[~on_fault].mean()
     no_fault = make_survey(SynthConfig(inlines=24, crosslines=24, samples=96, faults=0, noise=0.0, seed=1))
     assert no_fault.fault_mask.sum() == 0
 
