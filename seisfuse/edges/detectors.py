@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from seisfuse.edges.base import MAGNITUDE, REFLECT, EdgeOp, EdgeOpError, _clip01, _in_range, _positive, register
-from seisfuse.edges.sharpening import _laplacian_kernel_max
+from seisfuse.edges.sharpening import _laplacian_kernel_max, check_laplacian_ksize, laplacian
 
 
 def _deriv_max(ksize: int) -> float:
@@ -96,15 +96,14 @@ class Laplacian(_Detector):
 
     def check(self) -> None:
         super().check()
-        if self.ksize not in (1, 3, 5, 7):
-            raise EdgeOpError(f"ksize must be 1, 3, 5 or 7, got {self.ksize}")
+        check_laplacian_ksize(self.ksize)
 
     @property
     def halo(self) -> float:
         return max(1, self.ksize // 2)
 
     def apply(self, img: np.ndarray) -> np.ndarray:
-        lap = cv2.Laplacian(img, cv2.CV_32F, ksize=self.ksize, borderType=REFLECT)
+        lap = laplacian(img, self.ksize)
         out = np.abs(lap, out=lap)
         out *= np.float32(self.gain / _laplacian_kernel_max(self.ksize))
         return _clip01(out)

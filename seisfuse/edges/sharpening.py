@@ -37,6 +37,20 @@ class Unsharp(EdgeOp):
         return _clip01(out)
 
 
+LAPLACIAN_KSIZES = (1, 3, 5, 7)
+
+
+def check_laplacian_ksize(ksize: int) -> None:
+    """Raise EdgeOpError unless ksize is an aperture cv2.Laplacian takes."""
+    if ksize not in LAPLACIAN_KSIZES:
+        raise EdgeOpError(f"ksize must be 1, 3, 5 or 7, got {ksize}")
+
+
+def laplacian(img: np.ndarray, ksize: int) -> np.ndarray:
+    """cv2.Laplacian of a float32 image with reflected borders; its halo is max(1, ksize // 2)."""
+    return cv2.Laplacian(img, cv2.CV_32F, ksize=ksize, borderType=REFLECT)
+
+
 def _laplacian_kernel_max(ksize: int) -> float:
     """Largest |Laplacian| of an image in [0, 1]: half the sum of |kernel| (kernel sums to 0)."""
     if ksize == 1:
@@ -57,13 +71,11 @@ class LaplacianSharpen(EdgeOp):
 
     def check(self) -> None:
         _in_range("strength", self.strength, 0.0, 100.0)
-        if self.ksize not in (1, 3, 5, 7):
-            raise EdgeOpError(f"ksize must be 1, 3, 5 or 7, got {self.ksize}")
+        check_laplacian_ksize(self.ksize)
 
     @property
     def halo(self) -> float:
         return max(1, self.ksize // 2)
 
     def apply(self, img: np.ndarray) -> np.ndarray:
-        lap = cv2.Laplacian(img, cv2.CV_32F, ksize=self.ksize, borderType=REFLECT)
-        return _clip01(cv2.addWeighted(img, 1.0, lap, -self.strength, 0.0))
+        return _clip01(cv2.addWeighted(img, 1.0, laplacian(img, self.ksize), -self.strength, 0.0))
