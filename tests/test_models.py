@@ -72,25 +72,30 @@ def test_bf16_autocast_on_cpu_runs_and_stays_close():
     assert out.shape == ref.shape and float((out.float() - ref).abs().max()) < 0.05
 
 
-@pytest.mark.parametrize("shape", [(75, 18), (1, 1), (5, 64), (33, 31)])
-def test_fusion_net_any_size(shape):
-    net = FusionNet(TINY).eval()
+HALF_RES = {"scale": 2, "levels": 2, "fused_channels": 6, "level_channels": 8, "level_blocks": 1}
+
+
+@pytest.mark.parametrize("layout", [{}, HALF_RES, {"scale": 2}, {"levels": 2}], ids=["full", "half+level", "half", "level"])
+@pytest.mark.parametrize("shape", [(75, 18), (1, 1), (5, 64), (33, 31), (2, 3)])
+def test_fusion_net_any_size(shape, layout):
+    net = FusionNet({**TINY, **layout}).eval()
     raw, edge = torch.rand(2, 1, *shape), torch.rand(2, 1, *shape)
     out = net(raw, edge)
     assert out.shape == (2, 1, *shape) and (out >= 0).all() and (out <= 1).all()
 
 
-def test_untrained_net_outputs_its_skip_image():
-    raw, edge = torch.rand(2, 1, 16, 12), torch.rand(2, 1, 16, 12)
-    net = FusionNet({**TINY, "skip": "average"}).eval()
+@pytest.mark.parametrize("layout", [{}, HALF_RES], ids=["full", "half+level"])
+def test_untrained_net_outputs_its_skip_image(layout):
+    raw, edge = torch.rand(2, 1, 15, 13), torch.rand(2, 1, 15, 13)
+    net = FusionNet({**TINY, **layout, "skip": "average"}).eval()
     torch.testing.assert_close(net(raw, edge), (0.5 * (raw + edge)).clamp(1e-4, 1 - 1e-4), atol=1e-6, rtol=0)
-    net = FusionNet({**TINY, "skip": "raw"}).eval()
+    net = FusionNet({**TINY, **layout, "skip": "raw"}).eval()
     torch.testing.assert_close(net(raw, edge), raw.clamp(1e-4, 1 - 1e-4), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("cfg", [{}, {"fusion": "add"}, {"fusion": "l1"}, {"fusion": "asff"}, {"attention": "se"},
                                  {"attention": "none", "deform": False, "dense": False}, {"shared_encoder": True},
-                                 {"skip": "none"}])
+                                 {"skip": "none"}, HALF_RES, {**HALF_RES, "deform": False, "attention": "se"}])
 def test_gradients_reach_every_parameter(cfg):
     net = FusionNet({**TINY, **cfg})
     net.train()
@@ -112,6 +117,25 @@ def test_ablation_switches_change_the_parameter_count():
         "no_dcn": {"deform": False}, "add": {"fusion": "add"}, "shared": {"shared_encoder": True}}.items()}
     assert len(set(counts.values())) == len(counts), counts
     assert counts["shared"] < counts["full"] and counts["no_cbam"] < counts["full"]
+
+
+def test_half_resolution_layout_is_cheaper_and_keeps_the_dcn_off_full_resolution():
+    full, half = FusionNet({**TINY, "deform_channels": 8}), FusionNet({**TINY, **HALF_RES, "deform_channels": 8})
+    x = torch.rand(1, 1, 64, 64)
+    seen = {}
+
+    def hook(module, inputs, output):
+        seen[id(module)] = inputs[0].shape[-2:]
+
+    for net in (full, half):
+        for m in net.modules():
+            if isinstance(m, DeformConvBlock):
+                m.register_forward_hook(hook)
+        net.eval()(x, x)
+    sizes = sorted(tuple(v) for v in seen.values())
+    assert sizes == [(16, 16), (64, 64)], "the DCN runs at a quarter of the resolution in the half-res layout"
+    with pytest.raises(ValueError, match="scale must be 1 or 2"):
+        FusionConfig(scale=4)
 
 
 def test_offset_group_is_separate():

@@ -4,8 +4,15 @@
                        ├─► fusion rule ─► attention ─► 1x1 reduce ─► deformable conv ─► decoder ─► fused
     edge ──► encoder ──┘   (concat | add | l1 | asff)  (cbam | se | none)  (dcn | conv)
 
-The network keeps full resolution (no pooling), so it takes any H x W, down to a few
-pixels, and needs no padding. Fusion rules: `concat` (learned), `add` and `l1` (feature
+`scale: 2` works at half resolution: each encoder starts with a pixel-unshuffle (the
+lossless space-to-depth stem of FFDNet, Zhang et al., IEEE TIP 2018) and the head ends
+with a pixel-shuffle, which cuts the cost of every layer by four. `levels: 2` adds one
+coarser level (a strided conv down, `level_blocks` convs, a pixel-shuffle up, joined to
+the fused features as in a U-Net) and runs the deformable conv there, 1x1-narrowed to
+`deform_channels`: on a CPU the deformable conv costs 50-75x a plain conv of its size,
+so where it sits decides the speed. Inputs of any H x W are padded (reflected) to a
+multiple of the total downsampling and cropped back. With `scale: 1, levels: 1` the
+network keeps full resolution throughout (the original layout). Fusion rules: `concat` (learned), `add` and `l1` (feature
 addition and l1-norm activity weighting of DenseFuse, Li & Wu, IEEE TIP 2019), `asff`
 (softmax spatial weights over the two sources, after Liu et al., "Learning Spatial
 Fusion for Single-Shot Object Detection", 2019). With `skip: average` the decoder
@@ -49,6 +56,11 @@ class FusionConfig:
     offset_groups: int = 1
     decoder_channels: list[int] = field(default_factory=lambda: [32, 16])
     skip: str = "average"
+    scale: int = 1  # 2: pixel-unshuffle stem and pixel-shuffle head, the network works at half resolution
+    levels: int = 1  # 2: a coarser U-Net level that holds the deformable conv
+    fused_channels: int | None = None  # width after the 1x1 reduce (None: deform_channels)
+    level_channels: int = 48  # width of the coarser level
+    level_blocks: int = 2  # 3x3 convs at the coarser level
 
     def __post_init__(self) -> None:
         for name, value, valid in (("fusion", self.fusion, FUSION_RULES), ("attention", self.attention, ATTENTIONS),
@@ -62,6 +74,17 @@ class FusionConfig:
             raise ValueError(f"net.dense_layers must be >= 0, got {self.dense_layers}")
         if self.deform_channels % self.offset_groups:
             raise ValueError("net.deform_channels must be divisible by net.offset_groups")
+        if self.scale not in (1, 2):
+            raise ValueError(f"net.scale must be 1 or 2, got {self.scale}")
+        if self.levels not in (1, 2):
+            raise ValueError(f"net.levels must be 1 or 2, got {self.levels}")
+        if self.level_channels < 1 or self.level_blocks < 0 or (self.fused_channels is not None and self.fused_channels < 1):
+            raise ValueError("net.level_channels and net.fused_channels must be >= 1, net.level_blocks >= 0")
+
+    @property
+    def multiple(self) -> int:
+        """Inputs are padded to a multiple of this many pixels (the total downsampling)."""
+        return self.scale * (2 if self.levels == 2 else 1)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> FusionConfig:
@@ -79,7 +102,8 @@ class Encoder(nn.Module):
     def __init__(self, cfg: FusionConfig) -> None:
         super().__init__()
         c = cfg.base_channels
-        self.stem = nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.ReLU(inplace=True))
+        unshuffle = [nn.PixelUnshuffle(cfg.scale)] if cfg.scale > 1 else []
+        self.stem = nn.Sequential(*unshuffle, nn.Conv2d(cfg.scale ** 2, c, 3, padding=1), nn.ReLU(inplace=True))
         if cfg.dense:
             block = DenseBlock(c, cfg.growth, cfg.dense_layers, cfg.bottleneck)
             self.body, self.out_channels = block, block.out_channels
@@ -137,26 +161,54 @@ class FusionNet(nn.Module):
         fused_c = self.rule.out_channels
         self.attention = create_attn(cfg.attention, fused_c, cfg.reduction)
         d = cfg.deform_channels
-        self.reduce = nn.Sequential(nn.Conv2d(fused_c, d, 1), nn.ReLU(inplace=True))
-        self.align = DeformConvBlock(d, d, 3, cfg.offset_groups) if cfg.deform else nn.Conv2d(d, d, 3, padding=1)
+        w = cfg.fused_channels or d
+        self.reduce = nn.Sequential(nn.Conv2d(fused_c, w, 1), nn.ReLU(inplace=True))
+        if cfg.levels == 1:
+            self.align = DeformConvBlock(w, w, 3, cfg.offset_groups) if cfg.deform else nn.Conv2d(w, w, 3, padding=1)
+            prev = w
+        else:
+            q = cfg.level_channels
+            self.down = nn.Sequential(nn.Conv2d(w, q, 3, stride=2, padding=1), nn.ReLU(inplace=True))
+            dcn = DeformConvBlock(d, d, 3, cfg.offset_groups) if cfg.deform else nn.Conv2d(d, d, 3, padding=1)
+            self.align = nn.Sequential(nn.Conv2d(q, d, 1), nn.ReLU(inplace=True), dcn, nn.ReLU(inplace=True),
+                                       nn.Conv2d(d, q, 1))
+            self.level = nn.Sequential(*[m for _ in range(cfg.level_blocks)
+                                         for m in (nn.Conv2d(q, q, 3, padding=1), nn.ReLU(inplace=True))])
+            self.up = nn.Sequential(nn.Conv2d(q, 4 * w, 1), nn.PixelShuffle(2))
+            prev = 2 * w
         layers: list[nn.Module] = []
-        prev = d
         for width in cfg.decoder_channels:
             layers += [nn.Conv2d(prev, width, 3, padding=1), nn.ReLU(inplace=True)]
             prev = width
         self.decoder = nn.Sequential(*layers)
-        self.head = nn.Conv2d(prev, 1, 3, padding=1)
+        self.head = nn.Conv2d(prev, cfg.scale ** 2, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(cfg.scale) if cfg.scale > 1 else nn.Identity()
         if cfg.skip != "none":  # start exactly at the skip image
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
+    def _pad(self, x: Tensor) -> Tensor:
+        """x padded at the bottom and right to a multiple of the total downsampling (reflected where it fits)."""
+        m = self.config.multiple
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % m, (-w) % m
+        if not ph and not pw:
+            return x
+        mode = "reflect" if h > ph and w > pw else "replicate"
+        return F.pad(x, (0, pw, 0, ph), mode=mode)
+
     def forward(self, raw: Tensor, edge: Tensor) -> Tensor:
         if raw.shape != edge.shape or raw.dim() != 4 or raw.shape[1] != 1:
             raise ValueError(f"raw and edge must both be (B, 1, H, W), got {tuple(raw.shape)} and {tuple(edge.shape)}")
-        f = self.rule(self.encoder_raw(raw), self.encoder_edge(edge))
-        f = self.attention(f)
-        f = F.relu(self.align(self.reduce(f)))
-        delta = self.head(self.decoder(f))
+        h, w = raw.shape[-2:]
+        r, e = self._pad(raw), self._pad(edge)
+        f = self.reduce(self.attention(self.rule(self.encoder_raw(r), self.encoder_edge(e))))
+        if self.config.levels == 1:
+            f = F.relu(self.align(f))
+        else:
+            g = self.level(F.relu(self.align(self.down(f))))
+            f = torch.cat([f, self.up(g)], dim=1)
+        delta = self.shuffle(self.head(self.decoder(f)))[..., :h, :w]
         if self.config.skip == "none":
             return torch.sigmoid(delta)
         base = 0.5 * (raw + edge) if self.config.skip == "average" else raw
