@@ -1,11 +1,18 @@
-"""FusionLoss: weighted SSIM + MS-SSIM + L1 (+ optional gradient) of the fused section against its sources.
+"""FusionLoss: weighted SSIM + MS-SSIM + L1 (+ optional gradient) of the fused section against references.
 
     L = w_ssim   * sum_s a_s (1 - SSIM(F, s))
       + w_msssim * sum_s a_s (1 - MS-SSIM(F, s))
-      + w_l1     * |F - raw|_1
-      + w_grad   * | |grad F| - max(|grad raw|, |grad edge|) |_1        (off by default)
+      + w_l1     * mean(W |F - s_raw|)
+      + w_grad   * mean(W G)                                           (off by default)
 
-with sources s = raw, edge. The source weights a_s are fixed (`a_raw`, `a_edge`) or, with
+With `reference: sources` (DenseFuse-style, unsupervised) the references s are the two
+inputs, raw and edge, and G = | |grad F| - max(|grad raw|, |grad edge|) |. With
+`reference: clean` (as Text-IF, Yi et al., CVPR 2024, trains on degraded inputs) the
+references are noise-free: the clean section and the edge branch computed from it, and
+G = |d/dx F - d/dx clean| + |d/dy F - d/dy clean| keeps faults and horizons as sharp as
+in the clean section. W = 1 + w_fault * (fault mask dilated by 2 pixels) raises the
+weight of the L1 and gradient terms near faults when the batch carries a fault mask
+(synthetic data), and is 1 otherwise. The source weights a_s are fixed (`a_raw`, `a_edge`) or, with
 `source_weights: adaptive`, proportional to each source's mean gradient magnitude per
 sample (saliency; detached). SSIM and MS-SSIM come from pytorch-msssim (Wang et al.
 2003/2004) with data_range 1; the MS-SSIM window is fitted to the patch size, since
@@ -48,15 +55,19 @@ class LossConfig:
     w_msssim: float = 1.0
     w_l1: float = 0.5
     w_grad: float = 0.0
+    w_fault: float = 0.0  # extra weight of the L1 and gradient terms on (dilated) fault pixels
+    reference: str = "sources"  # sources | clean
     source_weights: str = "fixed"  # fixed | adaptive
     a_raw: float = 0.5
     a_edge: float = 0.5
     ssim_window: int = MAX_WINDOW
 
     def __post_init__(self) -> None:
+        if self.reference not in ("sources", "clean"):
+            raise ValueError(f"loss.reference must be 'sources' or 'clean', got {self.reference!r}")
         if self.source_weights not in ("fixed", "adaptive"):
             raise ValueError(f"loss.source_weights must be 'fixed' or 'adaptive', got {self.source_weights!r}")
-        for name in ("w_ssim", "w_msssim", "w_l1", "w_grad", "a_raw", "a_edge"):
+        for name in ("w_ssim", "w_msssim", "w_l1", "w_grad", "w_fault", "a_raw", "a_edge"):
             if getattr(self, name) < 0:
                 raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if self.ssim_window < 3 or self.ssim_window % 2 == 0:
@@ -72,12 +83,16 @@ class LossConfig:
         return asdict(self)
 
 
-def gradient_magnitude(x: Tensor) -> Tensor:
-    """Sobel gradient magnitude of (B, 1, H, W) images, replicated borders."""
+def sobel(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Sobel derivatives (d/dx, d/dy) of (B, 1, H, W) images, replicated borders."""
     kx = x.new_tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]).view(1, 1, 3, 3)
     xp = F.pad(x, (1, 1, 1, 1), mode="replicate")
-    gx = F.conv2d(xp, kx)
-    gy = F.conv2d(xp, kx.transpose(2, 3))
+    return F.conv2d(xp, kx), F.conv2d(xp, kx.transpose(2, 3))
+
+
+def gradient_magnitude(x: Tensor) -> Tensor:
+    """Sobel gradient magnitude of (B, 1, H, W) images, replicated borders."""
+    gx, gy = sobel(x)
     return torch.sqrt(gx * gx + gy * gy + 1e-12)
 
 
@@ -104,31 +119,47 @@ class FusionLoss(nn.Module):
             total = (g_raw + g_edge).clamp_min(1e-8)
         return g_raw / total, g_edge / total
 
-    def forward(self, fused: Tensor, raw: Tensor, edge: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def forward(self, fused: Tensor, raw: Tensor, edge: Tensor, clean: Tensor | None = None,
+                clean_edge: Tensor | None = None, fault: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """(total, components); with reference clean, clean and clean_edge are required."""
         cfg = self.config
         device_type = fused.device.type
         with torch.autocast(device_type=device_type, enabled=False):
             f, r, e = fused.float(), raw.float(), edge.float()
+            if cfg.reference == "clean":
+                if clean is None or clean_edge is None:
+                    raise ValueError("loss.reference is clean, but the batch has no clean references "
+                                     "(train on synthetic data, or use reference: sources)")
+                refs = clean.float(), clean_edge.float()
+            else:
+                refs = r, e
             a_raw, a_edge = self.source_weights(r, e)
+            weight = 1.0
+            if cfg.w_fault > 0 and fault is not None:
+                weight = 1.0 + cfg.w_fault * F.max_pool2d(fault.float(), 5, stride=1, padding=2)
             parts: dict[str, Tensor] = {}
             total = f.new_zeros(())
-            for name, fn, weight, window in (("ssim", ssim, cfg.w_ssim, cfg.ssim_window),
-                                             ("msssim", ms_ssim, cfg.w_msssim, self.msssim_window)):
-                if weight <= 0:
+            for name, fn, w, window in (("ssim", ssim, cfg.w_ssim, cfg.ssim_window),
+                                        ("msssim", ms_ssim, cfg.w_msssim, self.msssim_window)):
+                if w <= 0:
                     continue
-                s_raw = fn(f, r, data_range=1.0, size_average=False, win_size=window)
-                s_edge = fn(f, e, data_range=1.0, size_average=False, win_size=window)
+                s_raw = fn(f, refs[0], data_range=1.0, size_average=False, win_size=window)
+                s_edge = fn(f, refs[1], data_range=1.0, size_average=False, win_size=window)
                 term = (a_raw * (1 - s_raw) + a_edge * (1 - s_edge)).mean()
                 parts.update({f"{name}_raw": s_raw.mean().detach(), f"{name}_edge": s_edge.mean().detach(),
                               name: term.detach()})
-                total = total + weight * term
+                total = total + w * term
             if cfg.w_l1 > 0:
-                term = (f - r).abs().mean()
+                term = (weight * (f - refs[0]).abs()).mean()
                 parts["l1"] = term.detach()
                 total = total + cfg.w_l1 * term
             if cfg.w_grad > 0:
-                target = torch.maximum(gradient_magnitude(r), gradient_magnitude(e))
-                term = (gradient_magnitude(f) - target).abs().mean()
+                if cfg.reference == "clean":
+                    (fx, fy), (cx, cy) = sobel(f), sobel(refs[0])
+                    g = (fx - cx).abs() + (fy - cy).abs()
+                else:
+                    g = (gradient_magnitude(f) - torch.maximum(gradient_magnitude(r), gradient_magnitude(e))).abs()
+                term = (weight * g).mean()
                 parts["grad"] = term.detach()
                 total = total + cfg.w_grad * term
             parts["loss"] = total.detach()

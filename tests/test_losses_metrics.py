@@ -73,6 +73,36 @@ def test_loss_runs_in_fp32_under_autocast():
     assert total.dtype == torch.float32
 
 
+def test_clean_reference_compares_with_noise_free_sections_not_the_inputs():
+    clean = torch.rand(2, 1, 64, 64)
+    raw, edge = clean + 0.2 * torch.randn_like(clean), torch.rand(2, 1, 64, 64)
+    clean_edge = torch.rand(2, 1, 64, 64)
+    loss = FusionLoss({"reference": "clean", "a_raw": 1.0, "a_edge": 0.0, "w_grad": 1.0}, patch_size=64)
+    total, parts = loss(clean.clone(), raw, edge, clean=clean, clean_edge=clean_edge)
+    assert float(total) == pytest.approx(0.0, abs=1e-5) and float(parts["grad"]) == pytest.approx(0.0, abs=1e-6)
+    noisy_total, _ = loss(raw, raw, edge, clean=clean, clean_edge=clean_edge)
+    sources_total, _ = FusionLoss({"a_raw": 1.0, "a_edge": 0.0, "w_grad": 1.0}, patch_size=64)(raw, raw, edge)
+    assert float(noisy_total) > 0.3 and float(sources_total) < float(noisy_total), "sources mode rewards the noise"
+    with pytest.raises(ValueError, match="no clean references"):
+        loss(raw, raw, edge)
+    with pytest.raises(ValueError, match="reference must be"):
+        LossConfig(reference="truth")
+
+
+def test_fault_weight_raises_the_cost_of_errors_on_faults():
+    clean = torch.zeros(1, 1, 40, 40)
+    fault = torch.zeros(1, 1, 40, 40)
+    fault[..., 20] = 1.0
+    on, off = clean.clone(), clean.clone()
+    on[..., 20] = 0.5
+    off[..., 5] = 0.5
+    loss = FusionLoss({"reference": "clean", "w_ssim": 0, "w_msssim": 0, "w_l1": 1.0, "w_fault": 4.0}, patch_size=40)
+    cost_on = float(loss(on, clean, clean, clean=clean, clean_edge=clean, fault=fault)[0])
+    cost_off = float(loss(off, clean, clean, clean=clean, clean_edge=clean, fault=fault)[0])
+    assert cost_on == pytest.approx(5 * cost_off, rel=1e-5)
+    assert float(loss(on, clean, clean, clean=clean, clean_edge=clean)[0]) == pytest.approx(cost_off, rel=1e-5)
+
+
 def test_loss_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="unknown loss option w_sim"):
         LossConfig.from_dict({"w_sim": 1})
