@@ -20,7 +20,7 @@ from seisfuse.viz import DIFFERENCE, Extent, Panel, render, to_rgb
 
 #: W&B summary of each validation metric: what the best run looks like.
 SUMMARIES = {"val/loss": "min", "val/qabf": "max", "val/mi": "max", "val/en": "max", "val/ssim_raw": "max",
-             "val/ssim_edge": "max"}
+             "val/ssim_edge": "max", "val/ssim_clean": "max", "val/psnr_clean": "max"}
 TABLE_COLUMNS = ["section", "epoch", "qabf", "mi", "en", "ssim_raw", "ssim_edge"]
 
 

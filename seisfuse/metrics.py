@@ -142,6 +142,12 @@ def ssim(x: np.ndarray, y: np.ndarray, window: int = 11) -> float:
     return float(_torch_ssim(tx, ty, data_range=1.0, win_size=max(win, 1)))
 
 
+def ssim_batch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM of two (B, 1, H, W) batches (data range 1, 11-px window or the largest that fits)."""
+    win = min(11, *(s - (1 - s % 2) for s in x.shape[-2:]))
+    return _torch_ssim(x, y, data_range=1.0, win_size=max(win, 1))
+
+
 def psnr(x: np.ndarray, y: np.ndarray) -> float:
     """PSNR in dB for data range 1 (inf when equal)."""
     mse = float(np.mean((_f64(x) - _f64(y)) ** 2))

@@ -17,7 +17,7 @@ import torch
 from seisfuse import __version__
 from seisfuse.branches import BranchSettings
 from seisfuse.losses import FusionLoss, LossConfig
-from seisfuse.metrics import validation_metrics
+from seisfuse.metrics import ssim_batch, validation_metrics
 from seisfuse.models import FusionConfig, FusionNet
 
 CHECKPOINT_FORMAT = 2  # 2: branch settings under hyper_parameters["branches"]; 1: "edges" and "clip_percentile"
@@ -87,10 +87,15 @@ class FusionModule(pl.LightningModule):
     def forward(self, raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
         return self.net(raw, edge)
 
+    def _loss(self, fused: torch.Tensor, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss of a batch, with its clean references and fault mask when the data provides them."""
+        return self.loss_fn(fused, batch["raw"], batch["edge"], clean=batch.get("clean"),
+                            clean_edge=batch.get("clean_edge"), fault=batch.get("fault"))
+
     # ------------------------------------------------------------ steps
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         raw, edge = batch["raw"], batch["edge"]
-        total, parts = self.loss_fn(self.net(raw, edge), raw, edge)
+        total, parts = self._loss(self.net(raw, edge), batch)
         self.log_dict({f"train/{k}": v for k, v in parts.items()}, on_step=True, on_epoch=False,
                       batch_size=raw.shape[0])
         self.log("train/loss_epoch", parts["loss"], on_step=False, on_epoch=True, sync_dist=True,
@@ -111,7 +116,7 @@ class FusionModule(pl.LightningModule):
         """Log the loss parts and the fusion metrics of a batch as epoch means under prefix/."""
         raw, edge = batch["raw"], batch["edge"]
         fused = self.net(raw, edge)
-        _, parts = self.loss_fn(fused, raw, edge)
+        _, parts = self._loss(fused, batch)
         n = raw.shape[0]
         self.log_dict({f"{prefix}/{k}": v for k, v in parts.items() if k in ("loss", "ssim", "msssim", "l1", "grad")},
                       on_epoch=True, sync_dist=True, batch_size=n)
@@ -120,6 +125,12 @@ class FusionModule(pl.LightningModule):
         scores = [validation_metrics(f, r, e) for f, r, e in zip(*arrays, strict=True)]
         means = {name: float(np.mean([s[name] for s in scores])) for name in scores[0]}
         self.log_dict({f"{prefix}/{k_}": v for k_, v in means.items()}, on_epoch=True, sync_dist=True, batch_size=k)
+        if "has_clean" in batch and bool(batch["has_clean"].any()):
+            keep = batch["has_clean"]
+            f, c = fused[keep].float(), batch["clean"][keep].float()
+            mse = ((f - c) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+            self.log_dict({f"{prefix}/ssim_clean": ssim_batch(f, c), f"{prefix}/psnr_clean": (-10 * mse.log10()).mean()},
+                          on_epoch=True, sync_dist=True, batch_size=int(keep.sum()))
 
     # ------------------------------------------------------------ optimization
     def configure_optimizers(self) -> dict[str, Any]:

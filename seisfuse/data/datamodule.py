@@ -13,6 +13,10 @@
   gives exactly the values inference computes on whole sections (`branches.py`).
 * Every DataLoader worker opens its own file handles (a Volume reopens lazily after
   pickling). With `cache_dir`, each volume is copied once to a memory-mapped .npy file.
+* With `synthetic`, fresh synthetic patches with noise-free references are drawn every
+  epoch (`synthetic.py`), validated on a fixed synthetic set from other seeds; real files,
+  if any, are mixed in with themselves as references. Every item then carries `clean`,
+  `clean_edge`, `fault` and `has_clean`, for `model.loss.reference: clean`.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ from seisfuse.data.index import (
     split_length,
     split_regions,
 )
+from seisfuse.data.synthetic import (
+    VALIDATION_SEED_OFFSET,
+    EpochSampler,
+    SyntheticData,
+    SyntheticPatches,
+    TrainingPatches,
+)
 from seisfuse.edges import DEFAULT_PIPELINE
 from seisfuse.errors import SeisfuseError, file_error
 from seisfuse.normalize import DEFAULT_PERCENTILE, fit_normalizer
@@ -49,7 +60,7 @@ class SeismicDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        train_files: list[str] | str,
+        train_files: list[str] | str | None = None,
         val_files: list[str] | str | None = None,
         test_files: list[str] | str | None = None,
         axes: list[str] | None = None,
@@ -69,11 +80,12 @@ class SeismicDataModule(pl.LightningDataModule):
         num_workers: int = 4,
         cache_dir: str | None = None,
         seed: int = 0,
+        synthetic: SyntheticData | None = None,
     ) -> None:
         """Configure the data (every option is a key under `data:` in the YAML config).
 
         Args:
-            train_files: SEG-Y files or glob patterns to train on.
+            train_files: SEG-Y files or glob patterns to train on (optional with synthetic).
             val_files: separate validation files; if unset, each training survey is split spatially.
             test_files: files scored by `seisfuse test` (whole); if unset, test uses the validation patches.
             axes: section directions to sample, any of inline and crossline (default both).
@@ -93,6 +105,7 @@ class SeismicDataModule(pl.LightningDataModule):
             num_workers: DataLoader worker processes per device.
             cache_dir: copy every volume once to a memory-mapped .npy here for fast random reads.
             seed: seed of the normalization's trace sample.
+            synthetic: draw fresh synthetic patches with clean references every epoch (see SyntheticData).
         """
         super().__init__()
         self.save_hyperparameters(logger=False)  # the resolved config goes to the logger whole (tracking.py)
@@ -114,8 +127,14 @@ class SeismicDataModule(pl.LightningDataModule):
             raise SeisfuseError(f"data.{exc}") from None
         self.sampling = Sampling(patch_size, stride, tuple(axes), min_live_fraction)
         self.train_paths = expand_files(train_files, "train_files")
-        if not self.train_paths:
-            raise SeisfuseError("data.train_files is empty")
+        if isinstance(synthetic, dict):
+            try:
+                synthetic = SyntheticData(**synthetic)
+            except (TypeError, ValueError) as exc:
+                raise SeisfuseError(f"data.synthetic: {exc}") from None
+        self.synthetic = synthetic
+        if not self.train_paths and synthetic is None:
+            raise SeisfuseError("data.train_files is empty and data.synthetic is not set: nothing to train on")
         self.val_paths = expand_files(val_files, "val_files")
         self.test_paths = expand_files(test_files, "test_files")
         self.header_bytes = header_bytes_from(header_preset, iline_byte, xline_byte)
@@ -183,10 +202,10 @@ class SeismicDataModule(pl.LightningDataModule):
                 found[name].append(r)
         self.train_index = np.concatenate(found["train"]) if found["train"] else empty_index()
         self.val_index = np.concatenate(found["val"]) if found["val"] else empty_index()
-        if len(self.train_index) == 0:
+        if len(self.train_index) == 0 and self.train_paths:
             raise SeisfuseError("no training patches: every patch fell in the validation region or was dropped; "
                                 "check data.val_fraction, data.split_gap and data.min_live_fraction")
-        if len(self.val_index) == 0 and (self.val_paths or self.hparams.val_fraction > 0):
+        if len(self.val_index) == 0 and (self.val_paths or (self.train_paths and self.hparams.val_fraction > 0)):
             raise SeisfuseError("no validation patches: the validation region is narrower than a patch; raise "
                                 "data.val_fraction or lower data.patch_size")
         test_rows: list[np.ndarray] = []
@@ -201,30 +220,52 @@ class SeismicDataModule(pl.LightningDataModule):
 
     # ------------------------------------------------------------ loaders
     def train_dataset(self) -> PatchDataset:
-        """Jittered, flipped training patches."""
+        """Jittered, flipped training patches of the files."""
         return PatchDataset(self.files, self.train_index, self.patch,
                             jitter=self.hparams.stride // 2 if self.hparams.jitter else 0, flip=self.hparams.flip)
 
     def val_dataset(self) -> PatchDataset:
-        """Fixed validation patches."""
+        """Fixed validation patches of the files."""
         return PatchDataset(self.files, self.val_index, self.patch)
 
-    def _loader(self, ds: Dataset, shuffle: bool) -> DataLoader:
+    def _synthetic(self, length: int, seed: int, flip: bool) -> SyntheticPatches:
+        return SyntheticPatches(self.branch_settings, self.synthetic, self.patch, length, seed, flip=flip)
+
+    def _with_synthetic(self, real: PatchDataset, length: int, seed: int, flip: bool) -> TrainingPatches:
+        """Real patches (own references) followed by synthetic ones with clean references."""
+        synth = self._synthetic(length, seed, flip) if length else None
+        return TrainingPatches(real if len(real) else None, synth)
+
+    def _loader(self, ds: Dataset, shuffle: bool, sampler: EpochSampler | None = None) -> DataLoader:
         workers = self.hparams.num_workers
-        return DataLoader(ds, batch_size=self.hparams.batch_size, shuffle=shuffle, num_workers=workers,
-                          persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(), drop_last=shuffle)
+        return DataLoader(ds, batch_size=self.hparams.batch_size, shuffle=shuffle and sampler is None,
+                          sampler=sampler, num_workers=workers, persistent_workers=workers > 0,
+                          pin_memory=torch.cuda.is_available(), drop_last=shuffle)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_dataset(), shuffle=True)
+        if self.synthetic is None:
+            return self._loader(self.train_dataset(), shuffle=True)
+        ds = self._with_synthetic(self.train_dataset(), self.synthetic.patches_per_epoch, self.synthetic.seed,
+                                  flip=self.hparams.flip)
+        trainer = self.trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        sampler = EpochSampler(ds, num_replicas=world, rank=rank, seed=self.synthetic.seed)
+        return self._loader(ds, shuffle=True, sampler=sampler)
+
+    def _validation(self, index: np.ndarray) -> Dataset:
+        real = PatchDataset(self.files, index, self.patch)
+        if self.synthetic is None:
+            return real
+        return self._with_synthetic(real, self.synthetic.val_patches, self.synthetic.seed + VALIDATION_SEED_OFFSET,
+                                    flip=False)
 
     def val_dataloader(self) -> DataLoader | list:
-        if len(self.val_index) == 0:
-            return []
-        return self._loader(self.val_dataset(), shuffle=False)
+        ds = self._validation(self.val_index)
+        return self._loader(ds, shuffle=False) if len(ds) else []
 
     def test_dataloader(self) -> DataLoader:
         """Patches of data.test_files, or the validation patches without test files."""
-        return self._loader(PatchDataset(self.files, self.test_index, self.patch), shuffle=False)
+        return self._loader(self._validation(self.test_index), shuffle=False)
 
     def panels(self, n: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """Up to n whole validation sections as (name, raw, edge) in [0, 1], the same every epoch."""
@@ -246,6 +287,12 @@ class SeismicDataModule(pl.LightningDataModule):
                 out.append((name, raw[:, a:b], edge[:, a:b]))
                 if len(out) >= n:
                     return out
+        if not out and self.synthetic is not None:  # synthetic only: whole sections from the validation seeds
+            sections = SyntheticPatches(self.branch_settings, self.synthetic, 2 * self.patch, n,
+                                        self.synthetic.seed + VALIDATION_SEED_OFFSET + 1)
+            for i in range(n):
+                item = sections[i]
+                out.append((f"synthetic {i}", item["raw"][0].numpy(), item["edge"][0].numpy()))
         return out
 
     def _roles(self) -> list[tuple[str, str]]:
@@ -259,5 +306,9 @@ class SeismicDataModule(pl.LightningDataModule):
 
     def state_info(self) -> dict[str, Any]:
         """Facts worth recording with a run (patch counts, per-file clips)."""
-        return {"train_patches": int(len(self.train_index)), "val_patches": int(len(self.val_index)),
+        info = {"train_patches": int(len(self.train_index)), "val_patches": int(len(self.val_index)),
                 "clips": {Path(sf.path).name: sf.branches.normalizer.clip for sf in self.files}}
+        if self.synthetic is not None:
+            info["synthetic_patches_per_epoch"] = self.synthetic.patches_per_epoch
+            info["synthetic_val_patches"] = self.synthetic.val_patches
+        return info

@@ -1,0 +1,137 @@
+"""Fresh synthetic training patches every epoch, with noise-free references, and the sampler that keys them.
+
+Each patch is a single-line synthetic survey (`seisfuse.synth`) whose knobs are drawn from
+:class:`~seisfuse.synth.SynthRanges`, deterministically by (seed, epoch, index): wavelet
+frequency, phase and sample rate, folding, dips, faults, bright spots, and one or two
+noise kinds at a noise/signal RMS ratio. The noisy section makes the (raw, edge) pair the
+network sees; the clean section, normalized with the same clip, makes the references
+(clean, edge branch of clean) and the fault mask comes along for fault-weighted losses.
+The clip is the section's own percentile times a random factor, so the network meets the
+spread of clips that whole-volume statistics give at inference.
+
+:class:`EpochSampler` yields ``(epoch, index)`` keys, shuffled per epoch and split across
+ranks; it is a DistributedSampler, so Lightning keeps it under DDP and sets its epoch
+(which also makes a resumed run draw the patches it would have drawn).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, DistributedSampler
+
+from seisfuse.branches import Branches, BranchSettings
+from seisfuse.data.datasets import PatchDataset
+from seisfuse.normalize import Normalizer
+from seisfuse.synth import SynthRanges, make_survey
+
+#: Seed offset of the fixed validation set: other seeds than any training epoch draws.
+VALIDATION_SEED_OFFSET = 1_000_003
+
+
+@dataclass
+class SyntheticData:
+    """On-the-fly synthetic training data (keys under `data.synthetic`)."""
+
+    patches_per_epoch: int = 4096
+    val_patches: int = 256
+    seed: int = 0
+    clip_jitter: float = 0.15  # log-normal spread of the normalization clip around the section's own
+    ranges: SynthRanges = field(default_factory=SynthRanges)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.ranges, dict):
+            self.ranges = SynthRanges(**self.ranges)
+        if self.patches_per_epoch < 1 or self.val_patches < 0:
+            raise ValueError("data.synthetic.patches_per_epoch must be >= 1 and val_patches >= 0")
+        if self.clip_jitter < 0:
+            raise ValueError("data.synthetic.clip_jitter must be >= 0")
+
+
+def _item(raw: np.ndarray, edge: np.ndarray, clean: np.ndarray, clean_edge: np.ndarray, fault: np.ndarray,
+          has_clean: bool, key: str) -> dict[str, Any]:
+    """A training item: (1, H, W) float32 tensors and whether its references are truly noise-free."""
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
+
+    return {"raw": t(raw), "edge": t(edge), "clean": t(clean), "clean_edge": t(clean_edge), "fault": t(fault),
+            "has_clean": torch.tensor(has_clean), "key": key}
+
+
+class SyntheticPatches(Dataset):
+    """Synthetic (raw, edge) patches with their clean references, drawn by (epoch, index) keys."""
+
+    def __init__(self, settings: BranchSettings, config: SyntheticData, patch: int, length: int, seed: int,
+                 flip: bool = False) -> None:
+        self.settings = settings
+        self.config = config
+        self.patch = patch
+        self.length = length
+        self.seed = seed
+        self.flip = flip
+        halo = settings.pipeline.halo
+        self.halo = 0 if not math.isfinite(halo) else int(math.ceil(halo))
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        epoch, i = key if isinstance(key, tuple) else (0, key)
+        rng = np.random.default_rng([self.seed, epoch, i])
+        size = self.patch + 2 * self.halo
+        survey = make_survey(self.config.ranges.draw(rng, 1, size, size))
+        noisy, clean, fault = survey.seismic[0].T, survey.clean[0].T, survey.fault_mask[0].T
+        live = np.abs(noisy[noisy != 0])
+        clip = float(np.percentile(live, self.settings.clip_percentile)) if live.size else 1.0
+        clip *= float(np.exp(rng.normal(0.0, self.config.clip_jitter)))
+        branches = Branches(self.settings, Normalizer(max(clip, 1e-12), self.settings.clip_percentile))
+        raw, edge = branches.pair(noisy)
+        ref, ref_edge = branches.pair(clean)
+        c = slice(self.halo, self.halo + self.patch)
+        arrays = [a[c, c] for a in (raw, edge, ref, ref_edge, fault)]
+        if self.flip and rng.random() < 0.5:
+            arrays = [a[:, ::-1] for a in arrays]
+        return _item(*arrays, has_clean=True, key=f"synthetic:{self.seed}:{epoch}:{i}")
+
+
+class TrainingPatches(Dataset):
+    """Real-file patches (their own references: the `sources` terms) followed by synthetic ones, by (epoch, index)."""
+
+    def __init__(self, real: PatchDataset | None, synthetic: SyntheticPatches | None) -> None:
+        self.real = real
+        self.synthetic = synthetic
+        self.n_real = len(real) if real is not None else 0
+
+    def __len__(self) -> int:
+        return self.n_real + (len(self.synthetic) if self.synthetic is not None else 0)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        epoch, i = key if isinstance(key, tuple) else (0, key)
+        if i < self.n_real:
+            return with_own_references(self.real[i])
+        return self.synthetic[(epoch, i - self.n_real)]
+
+
+def with_own_references(item: dict[str, Any]) -> dict[str, Any]:
+    """A real-file item with itself as references (no clean section exists) and no faults."""
+    return {**item, "clean": item["raw"], "clean_edge": item["edge"], "fault": torch.zeros_like(item["raw"]),
+            "has_clean": torch.tensor(False)}
+
+
+class EpochSampler(DistributedSampler):
+    """(epoch, index) keys over a dataset, shuffled per epoch by seed, this rank's share only."""
+
+    def __init__(self, dataset: Dataset, num_replicas: int = 1, rank: int = 0, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = True) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed,
+                         drop_last=drop_last)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+        epoch = self.epoch
+        for i in super().__iter__():
+            yield epoch, int(i)
