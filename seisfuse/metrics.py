@@ -8,12 +8,21 @@ Conventions (stated because papers differ):
 * EN: Shannon entropy of the histogram, bits. SD: standard deviation.
 * SF: sqrt(RF^2 + CF^2), RF / CF the RMS of horizontal / vertical first differences.
 * AG: mean over pixels of sqrt((dx^2 + dy^2) / 2), forward differences.
-* MI: MI(F, A) + MI(F, B) in bits, from 256 x 256 joint histograms.
+* MI: MI(F, A) + MI(F, B) in **bits** (log2), from 256 x 256 joint histograms. (CDDFuse and
+  others report nats via scikit-learn: divide ours by log2(e) = 1.4427 to compare.)
 * Qabf: Xydeas & Petrovic, "Objective image fusion performance measure", Electronics
-  Letters 36(4), 2000; Sobel gradients with reflected borders; Tg=0.9994, kg=-15, Dg=0.5,
-  Ta=0.9879, ka=-22, Da=0.8; weights w = g^L with L=1; orientation alpha = atan(gy/gx)
-  (pi/2 where gx = 0), orientation differences taken modulo pi. For F = A = B every pixel
-  scores Qg(1) * Qa(1) = 0.9748 (the constants' ceiling).
+  Letters 36(4), 2000, exactly as VIFB's `metricsQabf.m` (which CDDFuse's Evaluator
+  follows): images on the 0-255 scale, Sobel by zero-padded 'same' convolution,
+  g = sqrt(gx^2 + gy^2), orientation alpha = atan(gy/gx) (pi/2 where gx = 0), strength
+  ratio G = min(gA, gF) / max(gA, gF) (and, as the reference code does, G = gF where
+  gA = gF), A = 1 - |alphaA - alphaF| / (pi/2) with no modulo; Tg=0.9994, kg=-15, Dg=0.5,
+  Ta=0.9879, ka=-22, Da=0.8; weights w = g (L=1). For F = A = B the score approaches
+  Tg * Ta / (1 + exp(-22 * 0.2)) = 0.9753 on strong edges.
+* Qabf_clean: the same with the clean section and its edge branch as the sources: how much
+  of the noise-free edges the fused section carries (synthetic data).
+* VIF: pixel-domain visual information fidelity (Sheikh & Bovik 2006) from torchmetrics
+  on the 0-255 scale (sigma_n^2 = 2), summed over the sources as CDDFuse's VIFF is:
+  VIF(A -> F) + VIF(B -> F); VIF_clean = VIF(clean -> F). NaN below 41 x 41 pixels.
 * SCD: Aslantas & Bendes (2015), corr(F - B, A) + corr(F - A, B).
 * SSIM: pytorch-msssim, 11-px Gaussian window (sigma 1.5), data range 1. PSNR: 10 log10(1 / MSE).
 * Fault contrast (synthetic data): mean Sobel gradient magnitude on fault-mask pixels over
@@ -86,25 +95,34 @@ def fusion_mi(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _sobel(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sobel derivatives (x, y) with reflected borders (fault contrast)."""
     x = _f64(img)
     return ndi.sobel(x, axis=1, mode="mirror"), ndi.sobel(x, axis=0, mode="mirror")
 
 
-def _edge_strength_orientation(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    gx, gy = _sobel(img)
-    g = np.hypot(gx, gy)
+#: VIFB's Sobel kernels (h3: x, h1: y), applied by true convolution with zero padding ('same').
+_H1 = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])
+_H3 = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+
+
+def _qabf_strength_orientation(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edge strength and orientation of a [0, 1] image on the 0-255 scale, as metricsQabf.m computes them."""
+    from scipy.signal import convolve2d
+
+    x = 255.0 * _f64(img)
+    gx = convolve2d(x, _H3, mode="same")
+    gy = convolve2d(x, _H1, mode="same")
+    g = np.sqrt(gx * gx + gy * gy)
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = np.where(gx == 0, math.pi / 2, np.arctan(gy / np.where(gx == 0, 1.0, gx)))
     return g, alpha
 
 
 def _edge_preservation(g_src: np.ndarray, a_src: np.ndarray, g_f: np.ndarray, a_f: np.ndarray) -> np.ndarray:
-    """Q^{SF}: how well F keeps the edge strength and orientation of a source, per pixel."""
-    hi, lo = np.maximum(g_src, g_f), np.minimum(g_src, g_f)
-    G = np.divide(lo, hi, out=np.zeros_like(hi), where=hi > 0)
-    d = np.abs(a_src - a_f)
-    d = np.minimum(d, math.pi - d)
-    A = 1.0 - d / (math.pi / 2)
+    """Q^{SF}: how well F keeps the edge strength and orientation of a source, per pixel (metricsQabf.m)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        G = np.where(g_src > g_f, g_f / g_src, np.where(g_src == g_f, g_f, g_src / g_f))
+    A = 1.0 - np.abs(a_src - a_f) / (math.pi / 2)
     c = QABF
     qg = c["Tg"] / (1.0 + np.exp(c["kg"] * (G - c["Dg"])))
     qa = c["Ta"] / (1.0 + np.exp(c["ka"] * (A - c["Da"])))
@@ -112,14 +130,25 @@ def _edge_preservation(g_src: np.ndarray, a_src: np.ndarray, g_f: np.ndarray, a_
 
 
 def qabf(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
-    """Qabf: gradient-weighted edge preservation from sources A and B into F (Xydeas & Petrovic 2000)."""
-    ga, aa = _edge_strength_orientation(a)
-    gb, ab = _edge_strength_orientation(b)
-    gf, af = _edge_strength_orientation(fused)
+    """Qabf: gradient-weighted edge preservation from sources A and B into F (Xydeas & Petrovic 2000; VIFB)."""
+    ga, aa = _qabf_strength_orientation(a)
+    gb, ab = _qabf_strength_orientation(b)
+    gf, af = _qabf_strength_orientation(fused)
     den = (ga + gb).sum()
     if den == 0:
         return 0.0
     return float(((_edge_preservation(ga, aa, gf, af) * ga + _edge_preservation(gb, ab, gf, af) * gb).sum()) / den)
+
+
+def vif(fused: np.ndarray, reference: np.ndarray) -> float:
+    """Pixel-domain VIF of F against a reference, torchmetrics on the 0-255 scale (NaN below 41 x 41)."""
+    from torchmetrics.functional.image import visual_information_fidelity
+
+    if min(np.shape(fused)) < 41:
+        return math.nan
+    f = torch.as_tensor(255.0 * _f64(fused))[None, None]
+    r = torch.as_tensor(255.0 * _f64(reference))[None, None]
+    return float(visual_information_fidelity(f, r))
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> float:
@@ -167,23 +196,37 @@ def fault_contrast(fused: np.ndarray, fault_mask: np.ndarray) -> float:
 
 
 #: Metrics of the standard suite, in table order, with whether larger is better.
-SUITE = {"EN": True, "SD": True, "SF": True, "AG": True, "MI": True, "Qabf": True, "SCD": True,
+SUITE = {"EN": True, "SD": True, "SF": True, "AG": True, "MI": True, "Qabf": True, "VIF": True, "SCD": True,
          "SSIM_raw": True, "SSIM_edge": True, "PSNR_raw": True, "PSNR_edge": True}
-REFERENCE = {"SSIM_clean": True, "PSNR_clean": True, "fault_contrast": True}
+REFERENCE = {"SSIM_clean": True, "PSNR_clean": True, "SNR_clean": True, "Qabf_clean": True, "VIF_clean": True,
+             "fault_contrast": True}
+
+
+def snr_db(out: np.ndarray, reference: np.ndarray) -> float:
+    """SNR in dB: 10 log10(|ref|^2 / |ref - out|^2), on the given (normalized or amplitude) values."""
+    ref, err = _f64(reference), _f64(reference) - _f64(out)
+    num, den = float((ref * ref).sum()), float((err * err).sum())
+    return math.inf if den == 0 else 10.0 * math.log10(num / den) if num > 0 else -math.inf
 
 
 def fusion_metrics(fused: np.ndarray, raw: np.ndarray, edge: np.ndarray, clean: np.ndarray | None = None,
-                   fault_mask: np.ndarray | None = None) -> dict[str, float]:
-    """The standard suite for one section; with a clean section and fault mask also the reference metrics."""
+                   fault_mask: np.ndarray | None = None, clean_edge: np.ndarray | None = None) -> dict[str, float]:
+    """The standard suite for one section; with a clean section (and its edge branch) and fault mask also
+    the reference metrics."""
     out = {
         "EN": entropy(fused), "SD": standard_deviation(fused), "SF": spatial_frequency(fused),
         "AG": average_gradient(fused), "MI": fusion_mi(fused, raw, edge), "Qabf": qabf(raw, edge, fused),
+        "VIF": vif(fused, raw) + vif(fused, edge),
         "SCD": scd(raw, edge, fused), "SSIM_raw": ssim(fused, raw), "SSIM_edge": ssim(fused, edge),
         "PSNR_raw": psnr(fused, raw), "PSNR_edge": psnr(fused, edge),
     }
     if clean is not None:
         out["SSIM_clean"] = ssim(fused, clean)
         out["PSNR_clean"] = psnr(fused, clean)
+        out["SNR_clean"] = snr_db(fused - 0.5, clean - 0.5)  # amplitudes: zero amplitude is 0.5 in [0, 1]
+        out["VIF_clean"] = vif(fused, clean)
+        if clean_edge is not None:
+            out["Qabf_clean"] = qabf(clean, clean_edge, fused)
     if fault_mask is not None:
         out["fault_contrast"] = fault_contrast(fused, fault_mask)
     return out

@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 from seisfuse.branches import Branches, BranchSettings
 from seisfuse.errors import SettingError, file_error
 from seisfuse.files import check_output, temp_path_for
-from seisfuse.models.baselines import BASELINES
+from seisfuse.models.baselines import BASELINES, method
 from seisfuse.normalize import Normalizer, fit_normalizer
 from seisfuse.ranks import is_global_zero
 from seisfuse.segy import HeaderBytes, OutputVolume, Volume, create_output, open_volume
@@ -114,18 +114,19 @@ def load_fuser(ckpt: str | os.PathLike, device: str = "cpu") -> Fuser:
     return Fuser(name=path.name, settings=settings, fn=module.net, module=module)
 
 
-def baseline_fuser(method: str, settings: BranchSettings | None = None) -> Fuser:
-    """A classical fusion method on (raw, edge) pairs made with the given settings (defaults without)."""
-    if method not in BASELINES:
-        raise SettingError("method", f"unknown baseline {method!r}; valid: {', '.join(BASELINES)}")
-    func = BASELINES[method]
+def baseline_fuser(name: str, settings: BranchSettings | None = None, **params: float) -> Fuser:
+    """A classical fusion method or filter on (raw, edge) pairs made with the given settings (defaults without)."""
+    try:
+        func = method(name, **params)
+    except ValueError as exc:
+        raise SettingError("method", str(exc)) from None
 
     def fn(raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
         r, e = raw.detach().float().cpu().numpy(), edge.detach().float().cpu().numpy()
         out = np.stack([func(r[i, 0], e[i, 0]) for i in range(r.shape[0])])[:, None]
         return torch.from_numpy(out).to(raw.device)
 
-    return Fuser(name=method, settings=settings or BranchSettings(), fn=fn)
+    return Fuser(name=func.__name__ if name not in BASELINES else name, settings=settings or BranchSettings(), fn=fn)
 
 
 # ---------------------------------------------------------------- sections in, fused sections out

@@ -127,15 +127,76 @@ def test_mutual_information_matches_sklearn():
     assert m.fusion_mi(a, a, b) == pytest.approx(m.entropy(a) + ref)
 
 
-def test_qabf_of_identical_images_is_the_constant_ceiling():
+def _metrics_qabf_m(img1: np.ndarray, img2: np.ndarray, fused: np.ndarray) -> float:
+    """VIFB's metricsQabf.m, transliterated line by line (loops, MATLAB's conv2 'same' with zero padding)."""
+    from scipy.signal import convolve2d
+
+    L, Tg, kg, Dg, Ta, ka, Da = 1, 0.9994, -15, 0.5, 0.9879, -22, 0.8
+    h1 = np.array([[1, 2, 1], [0, 0, 0], [-1, -2, -1]], float)
+    h3 = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float)
+    pA, pB, pF = (255 * np.asarray(x, float) for x in (img1, img2, fused))
+
+    def grad(p):
+        sx, sy = convolve2d(p, h3, mode="same"), convolve2d(p, h1, mode="same")
+        g = np.sqrt(sx ** 2 + sy ** 2)
+        a = np.zeros_like(g)
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                a[i, j] = math.pi / 2 if sx[i, j] == 0 else math.atan(sy[i, j] / sx[i, j])
+        return g, a
+
+    (gA, aA), (gB, aB), (gF, aF) = grad(pA), grad(pB), grad(pF)
+
+    def q(gS, aS):
+        Q = np.zeros_like(gS)
+        for i in range(gS.shape[0]):
+            for j in range(gS.shape[1]):
+                if gS[i, j] > gF[i, j]:
+                    G = gF[i, j] / gS[i, j]
+                elif gS[i, j] == gF[i, j]:
+                    G = gF[i, j]
+                else:
+                    G = gS[i, j] / gF[i, j]
+                A = 1 - abs(aS[i, j] - aF[i, j]) / (math.pi / 2)
+                Q[i, j] = Tg / (1 + math.exp(kg * (G - Dg))) * Ta / (1 + math.exp(ka * (A - Da)))
+        return Q
+
+    assert L == 1
+    return float((q(gA, aA) * gA + q(gB, aB) * gB).sum() / (gA + gB).sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_qabf_matches_the_published_reference_formula(seed):
+    a, b, f = smooth((24, 30), seed), smooth((24, 30), seed + 10), smooth((24, 30), seed + 20)
+    b[:, :8] = 0.5  # flat areas (gx = 0) and equal strengths (gA = gF) exercise the reference's special cases
+    f[:, :8] = 0.5
+    for fused in (f, average(a, b), a):
+        assert m.qabf(a, b, fused) == pytest.approx(_metrics_qabf_m(a, b, fused), abs=1e-6)
+
+
+def test_qabf_of_identical_images_approaches_the_constant_ceiling():
     a = smooth()
     c = m.QABF
-    ceiling = c["Tg"] / (1 + math.exp(c["kg"] * (1 - c["Dg"]))) * c["Ta"] / (1 + math.exp(c["ka"] * (1 - c["Da"])))
-    assert ceiling == pytest.approx(0.9748, abs=1e-4)
-    assert m.qabf(a, a, a) == pytest.approx(ceiling, rel=1e-9)
+    ceiling = c["Tg"] * c["Ta"] / (1 + math.exp(c["ka"] * (1 - c["Da"])))
+    assert ceiling == pytest.approx(0.9753, abs=1e-4)
+    assert m.qabf(a, a, a) == pytest.approx(ceiling, abs=2e-3)
     b = smooth(seed=3)
-    assert m.qabf(a, b, np.full_like(a, 0.5)) < 0.01, "a flat image transfers no edges"
+    # the reference zero-pads: a flat image keeps only its frame of border edges
+    assert m.qabf(a, b, np.full_like(a, 0.5)) < 0.2
     assert m.qabf(a, b, a) > m.qabf(a, b, np.full_like(a, 0.5))
+
+
+def test_vif_snr_and_clean_reference_metrics():
+    clean = smooth((48, 52), 30)
+    noisy = np.clip(clean + 0.05 * RNG.standard_normal(clean.shape), 0, 1).astype(np.float32)
+    assert m.vif(clean, clean) == pytest.approx(1.0, abs=1e-4)
+    assert 0 < m.vif(noisy, clean) < 1 and math.isnan(m.vif(clean[:20], clean[:20]))
+    assert m.snr_db(clean, clean) == math.inf
+    assert m.snr_db(np.zeros(4) + 0.5, np.array([1.0, 0.0, 1.0, 0.0]) * 1.0) == pytest.approx(10 * math.log10(2 / 1))
+    res = m.fusion_metrics(noisy, noisy, noisy, clean=clean, clean_edge=clean)
+    assert {"SSIM_clean", "PSNR_clean", "SNR_clean", "Qabf_clean", "VIF_clean", "VIF"} <= set(res)
+    better = m.fusion_metrics(clean, noisy, noisy, clean=clean, clean_edge=clean)
+    assert better["Qabf_clean"] > res["Qabf_clean"] and better["SNR_clean"] == math.inf
 
 
 def test_spatial_frequency_average_gradient_sd():
@@ -173,7 +234,7 @@ def test_scd_and_fault_contrast():
 def test_fusion_metrics_suite_and_no_rescaling_reward():
     raw, edge = smooth(seed=8), smooth(seed=9)
     fused = average(raw, edge)
-    res = m.fusion_metrics(fused, raw, edge, clean=raw, fault_mask=(edge > 0.5))
+    res = m.fusion_metrics(fused, raw, edge, clean=raw, fault_mask=(edge > 0.5), clean_edge=edge)
     assert list(res)[: len(m.SUITE)] == list(m.SUITE)
     assert set(m.REFERENCE) <= set(res)
     stretched = (fused - fused.min()) / (fused.max() - fused.min())
@@ -201,3 +262,23 @@ def test_baselines_on_tiny_sections():
     raw, edge = smooth((3, 5), 13), smooth((3, 5), 14)
     for fn in BASELINES.values():
         assert fn(raw, edge).shape == (3, 5)
+
+
+def test_classical_filters_are_one_opencv_call_with_tuned_parameters():
+    import cv2
+
+    from seisfuse.cli.predict import METHODS as CLI_METHODS
+    from seisfuse.models.baselines import METHODS, TUNED, method
+
+    assert tuple(CLI_METHODS) == tuple(METHODS)
+    raw = smooth((40, 50), 15)
+    np.testing.assert_array_equal(method("median")(raw, raw), cv2.medianBlur(raw, TUNED["median"]["size"]))
+    np.testing.assert_array_equal(method("gaussian", sigma=2.0)(raw, None),
+                                  cv2.GaussianBlur(raw, (0, 0), 2.0, borderType=cv2.BORDER_REFLECT_101))
+    b = TUNED["bilateral"]
+    np.testing.assert_array_equal(method("bilateral")(raw, None),
+                                  cv2.bilateralFilter(raw, b["diameter"], b["sigma_color"], b["sigma_space"]))
+    with pytest.raises(ValueError, match="invalid parameters"):
+        method("median", size=4)
+    with pytest.raises(ValueError, match="takes no parameters"):
+        method("average", sigma=1)

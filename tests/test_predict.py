@@ -215,6 +215,20 @@ def test_baseline_command_streams_like_predict(survey, tmp_path, run_cli):
     fuser = baseline_fuser("average")
     res = predict_volume(fuser, survey["seismic"], tmp_path / "avg.sgy", num_workers=0, progress=False)
     assert res.sections == 12
+    code, _, err = run_cli("baseline", "--method", "gaussian", "--param", "sigma=1.5", "--input", survey["seismic"],
+                           "--output", tmp_path / "g.sgy", "--quiet", "--num-workers", "0")
+    assert code == 0, err
+    import cv2
+
+    from seisfuse.normalize import fit_normalizer
+
+    with open_volume(survey["seismic"]) as src, open_volume(tmp_path / "g.sgy") as out:
+        norm = fit_normalizer(src)
+        expected = cv2.GaussianBlur(norm.forward(src.section("inline", 4)), (0, 0), 1.5, borderType=cv2.BORDER_REFLECT_101)
+        np.testing.assert_allclose(norm.forward(out.section("inline", 4)), expected, atol=1e-5)
+    code, _, err = run_cli("baseline", "--method", "median", "--param", "size=4", "--input", survey["seismic"],
+                           "--output", tmp_path / "m.sgy")
+    assert code == 2 and "--method: median: invalid parameters" in err
 
 
 def test_evaluate_table_and_json(trained, survey, tmp_path, run_cli):
@@ -233,7 +247,10 @@ def test_evaluate_table_and_json(trained, survey, tmp_path, run_cli):
     assert set(res["results"]) == {"fused.sgy", "avg.sgy"} and len(res["sections"]) == 4
     for row in res["results"].values():
         assert 0 < row["Qabf"] < 1 and 0 < row["SSIM_clean"] <= 1 and row["fault_contrast"] > 0
-    assert res["references"]["raw"]["SSIM_raw"] == pytest.approx(1.0)
+    assert res["references"]["input (raw)"]["SSIM_raw"] == pytest.approx(1.0)
+    assert "Qabf_clean" in res["results"]["fused.sgy"] and "(edge branch)" in res["references"]
+    assert res["verdict"] and all("fused.sgy" in line for line in res["verdict"]), "the model against every row"
+    assert "every other row" in out
 
 
 def test_preview_with_checkpoint_has_four_panels(trained, survey, tmp_path, run_cli):

@@ -11,9 +11,11 @@ from seisfuse.cli.common import add_config_args, add_header_args, branch_setting
 def add(sub) -> None:
     p = sub.add_parser("evaluate", help="fusion metrics of fused volumes against their input",
                        description="Score fused volumes over a sample of sections: EN, SD, SF, AG, MI, Qabf, SCD, SSIM "
-                                   "and PSNR to the raw and edge branches; with --clean and --fault-mask (synthetic "
-                                   "data) also SSIM/PSNR to the clean volume and fault contrast. All volumes are "
-                                   "normalized with the input's statistics. One row per fused file (* marks the best).")
+                                   "and PSNR to the raw and edge branches, VIF; with --clean and --fault-mask (synthetic "
+                                   "data) also SSIM/PSNR/SNR/VIF to the clean volume, Qabf_clean and fault contrast. "
+                                   "All volumes are normalized with the input's statistics. One row per fused file, "
+                                   "then the input itself and its edge branch (* marks the best); the verdict compares "
+                                   "the first fused file with every other row.")
     p.add_argument("--input", required=True, metavar="IN.sgy")
     p.add_argument("--fused", required=True, metavar="OUT.sgy", help="a fused volume")
     p.add_argument("--compare", nargs="+", default=[], metavar="B.sgy", help="more fused volumes, one row each")
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
                       header_bytes=header_bytes(args))
     print(f"{args.input}: {len(result.sections)} {result.axis} sections, edges {settings.pipeline.describe()}")
     print(result.table())
+    for line in result.verdict():
+        print(line)
     if args.json:
         with atomic_output(args.json) as tmp:
             tmp.write_text(json.dumps(result.as_dict(), indent=2))

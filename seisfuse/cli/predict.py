@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 
 from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, header_bytes, result_line
+from seisfuse.errors import SettingError
 from seisfuse.ranks import is_global_zero
+
+#: seisfuse.models.baselines.METHODS, listed here so that parsing arguments imports no torch (a test keeps them equal)
+METHODS = ("average", "laplacian", "wavelet", "gaussian", "median", "bilateral")
 
 
 def add_stream_args(p: argparse.ArgumentParser) -> None:
@@ -53,11 +57,17 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def add_baseline(sub) -> None:
-    p = sub.add_parser("baseline", help="fuse with a classical method (average, laplacian, wavelet)",
-                       description="Fuse every section with a classical method through the same streaming path as "
-                                   "predict: average, Laplacian pyramid (max-abs details) or wavelet (max-abs "
-                                   "details). The edge branch comes from --config's data.edges (default pipeline).")
-    p.add_argument("--method", required=True, choices=["average", "laplacian", "wavelet"])
+    p = sub.add_parser("baseline", help="a classical fusion (average, laplacian, wavelet) or filter (gaussian, median, "
+                                        "bilateral)",
+                       description="Process every section with a classical method through the same streaming path as "
+                                   "predict. Fusion rules of the (raw, edge) pair: average, Laplacian pyramid (max-abs "
+                                   "details) or wavelet (max-abs details); the edge branch comes from --config's "
+                                   "data.edges (default pipeline). Filters of the raw section, one OpenCV call each: "
+                                   "gaussian, median, bilateral, with parameters tuned on synthetic training data "
+                                   "(scripts/bench/tune_classical.py) unless --param sets them.")
+    p.add_argument("--method", required=True, choices=list(METHODS))
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a filter parameter, e.g. sigma=1.5, size=5, diameter=7, sigma_color=0.2, sigma_space=3")
     add_config_args(p)
     add_stream_args(p)
     p.set_defaults(func=run_baseline, accepts_overrides=True)
@@ -66,8 +76,24 @@ def add_baseline(sub) -> None:
 def run_baseline(args: argparse.Namespace) -> int:
     from seisfuse.predict import baseline_fuser, predict_volume
 
-    res = predict_volume(baseline_fuser(args.method, branch_settings(args)), args.input, args.output, axis=args.axis,
+    fuser = baseline_fuser(args.method, branch_settings(args), **parse_params(args.param))
+    res = predict_volume(fuser, args.input, args.output, axis=args.axis,
                          batch_size=args.batch_size, device="cpu", num_workers=args.num_workers, force=args.force,
                          header_bytes=header_bytes(args), progress=not args.quiet)
     print(result_line(res))
     return 0
+
+
+def parse_params(items: list[str]) -> dict[str, float]:
+    """{key: number} from KEY=VALUE strings."""
+    out: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or not key or number is None:
+            raise SettingError("param", f"{item!r}: use KEY=NUMBER, e.g. sigma=1.5")
+        out[key] = int(number) if number.is_integer() and key in ("size", "diameter") else number
+    return out

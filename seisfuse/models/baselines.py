@@ -1,4 +1,5 @@
-"""Classical fusion baselines on sections in [0, 1]: average, Laplacian pyramid, wavelet."""
+"""Classical baselines on sections in [0, 1]: fusion rules (average, Laplacian pyramid, wavelet) and filters of the
+raw section (gaussian, median, bilateral: one OpenCV call each, parameters tuned on training data)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,57 @@ BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "laplacian": laplacian_pyramid,
     "wavelet": wavelet,
 }
+
+
+# ---------------------------------------------------------------- classical filters of the raw section
+def gaussian_filter(raw: np.ndarray, edge: np.ndarray | None = None, sigma: float = 1.0) -> np.ndarray:
+    """One OpenCV Gaussian blur of the raw section (reflected borders); the edge branch is not used."""
+    return cv2.GaussianBlur(np.asarray(raw, np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+
+
+def median_filter(raw: np.ndarray, edge: np.ndarray | None = None, size: int = 3) -> np.ndarray:
+    """One OpenCV median filter of the raw section (size 3 or 5)."""
+    return cv2.medianBlur(np.ascontiguousarray(raw, dtype=np.float32), size)
+
+
+def bilateral_filter(raw: np.ndarray, edge: np.ndarray | None = None, diameter: int = 5, sigma_color: float = 0.1,
+                     sigma_space: float = 2.0) -> np.ndarray:
+    """One OpenCV bilateral filter of the raw section (Tomasi & Manduchi 1998); sigma_color on the [0, 1] scale."""
+    return cv2.bilateralFilter(np.ascontiguousarray(raw, dtype=np.float32), diameter, sigma_color, sigma_space)
+
+
+FILTERS: dict[str, Callable[..., np.ndarray]] = {
+    "gaussian": gaussian_filter,
+    "median": median_filter,
+    "bilateral": bilateral_filter,
+}
+#: Parameters tuned on synthetic training sections by SSIM to the clean section (scripts/bench/tune_classical.py).
+TUNED: dict[str, dict[str, float]] = {
+    "gaussian": {"sigma": 1.0},
+    "median": {"size": 3},
+    "bilateral": {"diameter": 5, "sigma_color": 0.3, "sigma_space": 3.0},
+}
+
+
+def method(name: str, **params: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A fusion baseline or a classical filter (tuned parameters unless given) as f(raw, edge)."""
+    if name in BASELINES:
+        if params:
+            raise ValueError(f"{name} takes no parameters")
+        return BASELINES[name]
+    if name not in FILTERS:
+        raise ValueError(f"unknown method {name!r}; valid: {', '.join([*BASELINES, *FILTERS])}")
+    merged = {**TUNED[name], **params}
+    try:
+        FILTERS[name](np.full((8, 8), 0.5, np.float32), None, **merged)
+    except (TypeError, cv2.error) as exc:
+        raise ValueError(f"{name}: invalid parameters {params}: {str(exc).splitlines()[0]}") from None
+
+    def apply(raw: np.ndarray, edge: np.ndarray) -> np.ndarray:
+        return FILTERS[name](raw, edge, **merged)
+
+    apply.__name__ = f"{name}({', '.join(f'{k}={v:g}' for k, v in merged.items())})"
+    return apply
+
+
+METHODS = (*BASELINES, *FILTERS)
