@@ -24,7 +24,7 @@ REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 def write_segy(path: Path, data: np.ndarray, *, fmt: int = 5, endian: str = "big", sorting: str = "inline",
                ilines: np.ndarray | None = None, xlines: np.ndarray | None = None, missing: set | None = None,
                shuffle: int | None = None, iline_byte: int | None = 189, xline_byte: int = 193,
-               dt_us: int = 4000, extra_headers: bool = True) -> Path:
+               dt_us: int = 4000, extra_headers: bool = True, ext_headers: int = 0) -> Path:
     """Write data (inlines, crosslines, samples) as SEG-Y with segyio, trace by trace, with chosen layout.
 
     missing: (i, j) grid positions to leave out (irregular survey); shuffle: seed to write traces in random
@@ -36,6 +36,7 @@ def write_segy(path: Path, data: np.ndarray, *, fmt: int = 5, endian: str = "big
     order = [(i, j) for i in range(ni) for j in range(nx)] if sorting == "inline" else \
         [(i, j) for j in range(nx) for i in range(ni)]
     order = [p for p in order if not missing or p not in missing]
+    # ext_headers: that many extended textual headers (SEG-Y rev 1), each with its number in the text
     if shuffle is not None:
         rng = np.random.default_rng(shuffle)
         order = [order[k] for k in rng.permutation(len(order))]
@@ -44,8 +45,11 @@ def write_segy(path: Path, data: np.ndarray, *, fmt: int = 5, endian: str = "big
     spec.tracecount = len(order)
     spec.format = fmt
     spec.endian = endian
+    spec.ext_headers = ext_headers
     with segyio.create(os.fspath(path), spec) as f:
         f.text[0] = segyio.tools.create_text_header({1: "seisfuse test file", 2: f"format {fmt} {endian}"})
+        for k in range(1, ext_headers + 1):
+            f.text[k] = segyio.tools.create_text_header({1: f"extended header {k} of {ext_headers}"})
         f.bin.update(hdt=dt_us, hns=ns)
         for t, (i, j) in enumerate(order):
             header = {segyio.TraceField.TRACE_SAMPLE_COUNT: ns, segyio.TraceField.TRACE_SAMPLE_INTERVAL: dt_us,
@@ -68,13 +72,14 @@ def cube(ni: int = 6, nx: int = 5, ns: int = 20, seed: int = 0, integer: bool = 
     return np.round(data).astype(np.float32) if integer else data.astype(np.float32)
 
 
-def trace_headers(path: Path, endian: str = "big") -> list[bytes]:
+def trace_headers(path: Path, endian: str = "big", ext_headers: int = 0) -> list[bytes]:
     """Raw bytes of every trace header of a file."""
     with segyio.open(os.fspath(path), ignore_geometry=True, endian=endian) as f:
-        n, ns, size = f.tracecount, len(f.samples), os.path.getsize(path)
+        n, size = f.tracecount, os.path.getsize(path)
+    start = 3600 + 3200 * ext_headers
     raw = Path(path).read_bytes()
-    step = (size - 3600) // n
-    return [raw[3600 + k * step: 3600 + k * step + 240] for k in range(n)]
+    step = (size - start) // n
+    return [raw[start + k * step: start + k * step + 240] for k in range(n)]
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import pickle
 import subprocess
 import sys
@@ -294,3 +295,28 @@ def test_real_2d_line():
         assert vol.geometry.kind == "2d" and vol.geometry.header_bytes.xline == 21
         sec = vol.section("inline", 0)
         assert sec.shape == (751, 201) and np.abs(sec).max() > 0
+
+
+@pytest.mark.parametrize("n_ext", [1, 3])
+def test_extended_textual_headers_are_read_shown_and_kept(tmp_path, run_cli, n_ext):
+    data = cube(4, 5, 30, seed=3)
+    path = write_segy(tmp_path / "ext.sgy", data, ext_headers=n_ext)
+    with segyio.open(path, ignore_geometry=True) as f:
+        assert f.ext_headers == n_ext, "segyio agrees that the file has extended headers"
+    with open_volume(path) as vol:
+        assert vol.ext_headers == n_ext and vol.data_offset == 3600 + 3200 * n_ext
+        np.testing.assert_array_equal(vol.section("inline", 2), data[2].T)
+        assert [f"extended header {k} of {n_ext}" in t for k, t in enumerate(vol.extended_text_headers, 1)] == [True] * n_ext
+    code, out, err = run_cli("info", path)
+    assert code == 0, err
+    assert re.search(rf"^extended text headers\s+{n_ext}$", out, re.MULTILINE)
+    assert f"extended text header {n_ext}:" in out and f"extended header {n_ext} of {n_ext}" in out
+    out_path = tmp_path / "copy.sgy"
+    with open_volume(path) as src, create_output(src, out_path) as dst:
+        for k in range(dst.n_sections("inline")):
+            dst.write_section("inline", k, np.full((30, 5), float(k), np.float32))
+    raw_in, raw_out = path.read_bytes(), out_path.read_bytes()
+    assert raw_out[: 3600 + 3200 * n_ext] == raw_in[: 3600 + 3200 * n_ext], "extended headers byte-identical"
+    assert trace_headers(out_path, ext_headers=n_ext) == trace_headers(path, ext_headers=n_ext)
+    with open_volume(out_path) as vol:
+        assert np.all(vol.section("inline", 3) == 3.0)

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         info["amplitudes"] = amplitude_stats(vol).as_dict()
     if args.no_text_header:
         info.pop("text_header")
+        info.pop("extended_text", None)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -42,6 +43,7 @@ def format_info(info: dict) -> str:
     """The info report as aligned text lines."""
     info = dict(info)
     text = info.pop("text_header", None)
+    extended = info.pop("extended_text", [])
     amps = info.pop("amplitudes")
     width = max(len(k) for k in info)
     lines = []
@@ -53,10 +55,12 @@ def format_info(info: dict) -> str:
     lines.append(f"{'amplitudes':<{width}}  min {amps['minimum']:.4g}, max {amps['maximum']:.4g}, "
                  f"mean {amps['mean']:.4g}, rms {amps['rms']:.4g} over {amps['traces_sampled']} sampled traces")
     lines.append(f"{'|amplitude|':<{width}}  {pct}")
-    if text:
-        lines.append("text header:")
-        for i in range(0, len(text), 80):
-            line = text[i:i + 80].rstrip()
+    for title, block in [("text header", text)] + [(f"extended text header {i + 1}", t) for i, t in enumerate(extended)]:
+        if not block:
+            continue
+        lines.append(f"{title}:")
+        for i in range(0, len(block), 80):
+            line = block[i:i + 80].rstrip()
             if line.strip("\x00 "):
                 lines.append(f"  {line}")
     return "\n".join(lines)

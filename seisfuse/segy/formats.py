@@ -34,6 +34,8 @@ TEXT_HEADER_BYTES = 3200
 BINARY_HEADER_BYTES = 400
 TRACE_HEADER_BYTES = 240
 FILE_HEADER_BYTES = TEXT_HEADER_BYTES + BINARY_HEADER_BYTES
+EXT_HEADERS_OFFSET = 304  # in the binary header: file bytes 3505-3506 (SEG-Y rev 1)
+END_TEXT = "((SEG:ENDTEXT))"
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,33 @@ def read_file_header(path: Path) -> FileHeader:
     if fmt in UNSUPPORTED_FORMATS:
         raise file_error(path, f"sample format {fmt} ({UNSUPPORTED_FORMATS[fmt]}) is not supported; convert the file to IEEE or IBM float")
     n_samples = int.from_bytes(binary[20:22], endian)
-    ext = int.from_bytes(binary[104:106], endian, signed=True)
-    ext = max(ext, 0)
+    # SEG-Y rev 1: number of 3200-byte extended textual headers at file bytes 3505-3506; -1: a variable number,
+    # ended by a header holding the ((SEG: EndText)) stanza
+    ext = int.from_bytes(binary[EXT_HEADERS_OFFSET:EXT_HEADERS_OFFSET + 2], endian, signed=True)
+    if ext < 0:
+        ext = _count_variable_ext_headers(path, size)
     if size <= FILE_HEADER_BYTES + ext * TEXT_HEADER_BYTES:
         raise file_error(path, "SEG-Y file contains no traces")
     return FileHeader(endian, fmt, n_samples, ext)
+
+
+def _count_variable_ext_headers(path: Path, size: int) -> int:
+    """Extended textual headers up to and including the one with the ((SEG: EndText)) stanza."""
+    with open(path, "rb") as fh:
+        fh.seek(FILE_HEADER_BYTES)
+        for n in range(1, (size - FILE_HEADER_BYTES) // TEXT_HEADER_BYTES + 1):
+            block = fh.read(TEXT_HEADER_BYTES)
+            if END_TEXT in decode_text_header(block).replace(" ", "").upper():
+                return n
+    raise file_error(path, "binary header announces a variable number of extended textual headers, but no "
+                           "((SEG: EndText)) stanza ends them")
+
+
+def read_extended_text_headers(path: Path, count: int) -> list[str]:
+    """The extended textual headers (3200 bytes each after the binary header), decoded as text."""
+    with open(path, "rb") as fh:
+        fh.seek(FILE_HEADER_BYTES)
+        return [decode_text_header(fh.read(TEXT_HEADER_BYTES)) for _ in range(count)]
 
 
 def decode_text_header(raw: bytes) -> str:

@@ -32,5 +32,8 @@ def describe(volume: Volume, scan: bool = True) -> dict:
         first, _, nonfinite = volume.scan_live()
         info["dead_traces"] = int((first < 0).sum())
         info["nonfinite_samples"] = nonfinite
+    info["extended_text_headers"] = volume.ext_headers
     info["text_header"] = volume.text_header
+    if volume.ext_headers:
+        info["extended_text"] = volume.extended_text_headers
     return info

@@ -24,6 +24,7 @@ from seisfuse.segy.formats import (
     TEXT_HEADER_BYTES,
     TRACE_HEADER_BYTES,
     decode_text_header,
+    read_extended_text_headers,
     read_file_header,
 )
 from seisfuse.segy.geometry import Geometry, HeaderBytes, detect_geometry, header_bytes_from
@@ -137,6 +138,11 @@ class Volume:
         """The 3200-byte textual header as text, decoded from ASCII or EBCDIC, whichever it is."""
         with open(self.path, "rb") as fh:
             return decode_text_header(fh.read(TEXT_HEADER_BYTES))
+
+    @property
+    def extended_text_headers(self) -> list[str]:
+        """The extended textual headers (SEG-Y rev 1), decoded as text; empty for most files."""
+        return read_extended_text_headers(self.path, self.ext_headers)
 
     @property
     def axes(self) -> tuple[str, ...]:
