@@ -54,14 +54,38 @@ def _umask() -> int:
     return mask
 
 
+def finish_output(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Rename a finished temporary file to its final name: data and rename made durable (fsync), so shared
+    filesystems (Lustre, GPFS) never show a renamed but incomplete file."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, out)
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be opened for fsync
+        fd = os.open(Path(out).parent or ".", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def remove_stale_parts(out: str | os.PathLike) -> list[Path]:
+    """Delete temporary files an interrupted run left beside out (.OUT.*.part); returns what was removed."""
+    out_path = Path(out)
+    stale = sorted(out_path.parent.glob(f".{out_path.name}.*.part"))
+    for p in stale:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    return stale
+
+
 @contextlib.contextmanager
 def atomic_output(out: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside out; rename it to out on success, delete it on failure."""
+    """Yield a temporary path beside out; rename it to out (fsync'ed) on success, delete it on failure."""
     out_path = Path(out)
     tmp = temp_path_for(out_path)
     try:
         yield tmp
-        os.replace(tmp, out_path)
+        finish_output(tmp, out_path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

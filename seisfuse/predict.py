@@ -1,47 +1,51 @@
-"""Fusing whole volumes: stream sections through a trained network (or a baseline) into a new SEG-Y.
+"""Fusing volumes: stream every section of one or many SEG-Y files through a fuser into new SEG-Y files.
 
-For every section along the chosen axis: read it, normalize it with the input's own
-robust statistics, make the edge branch with the checkpoint's pipeline, fuse (batched;
-sections larger than `tile` are cut into overlapping tiles blended with smooth weights),
-map back to the input's amplitude units, keep dead traces at zero, and write its traces
-into a copy of the input (every header kept). `--axis both` runs an inline pass, then a
-crossline pass that averages with what the first pass wrote (the buffer is the output
-file, not RAM). Memory holds a few batches of sections whatever the volume size.
+For each file: open it, estimate its normalization, choose the section directions (`auto`:
+along the line, never across a one-trace-wide section), and create the output as a copy
+of the input (every header kept) under a temporary name beside the target. Sections are
+read, paired (raw, edge) and fused in batches: DataLoader workers prepare the next
+sections while the device fuses; sections larger than `tile` are fused in overlapping
+tiles blended with smooth weights; results are mapped back to the input's amplitude
+units, dead traces stay zero, and each section's traces are written into the output.
+`both` averages an inline and a crossline pass in the output file (the buffer is the
+file, not RAM). A finished output is fsync'ed and renamed; memory holds a few batches.
 
-The loop is Lightning's predict loop: DataLoader workers read and prepare sections while
-the device fuses, and with `devices > 1` the sections are split across ranks, each rank
-writing only its own traces into the output created before the ranks start. Outputs
-are written to a temporary file beside the target and renamed when every rank is done.
+One device: a plain loop, no Lightning. Several ranks (`devices > 1` on a node, or srun
+tasks across `num_nodes`), joined by Lightning Fabric: with at least as many files as
+ranks, the files are split across ranks; otherwise the sections of each file are, each
+rank writing only its own traces into the output that rank zero created and renames
+when every rank is done. A file that fails (bad input) is reported and skipped; the
+others are still written. Existing outputs are skipped with `skip_existing` (requeued
+jobs), and temporary files an interrupted run left are removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.fabric.plugins.environments import LightningEnvironment
-from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader, Dataset
 
 from seisfuse.branches import Branches, BranchSettings
-from seisfuse.errors import SettingError, file_error
-from seisfuse.files import check_output, temp_path_for
+from seisfuse.errors import SeisfuseError, SettingError
+from seisfuse.files import check_output, finish_output, remove_stale_parts, temp_path_for
 from seisfuse.models.baselines import BASELINES, method
-from seisfuse.normalize import Normalizer, fit_normalizer
-from seisfuse.ranks import is_global_zero
+from seisfuse.normalize import fit_normalizer
+from seisfuse.ranks import FabricRanks, Ranks
 from seisfuse.segy import HeaderBytes, OutputVolume, Volume, create_output, open_volume
+from seisfuse.weights import ModelFile, load_model_file
 
-TMP_ENV = "SEISFUSE_PREDICT_TMP"  # the pre-created output, shared with ranks Lightning launches later
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 64
+PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 
 
 # ---------------------------------------------------------------- fusers: (B, 1, H, W) in [0, 1] -> (B, 1, H, W)
@@ -55,12 +59,40 @@ class Fuser:
     module: torch.nn.Module | None = None
 
     def fuse_section(self, raw: np.ndarray, edge: np.ndarray) -> np.ndarray:
-        """Fuse one (H, W) section on the CPU (previews)."""
-        with torch.no_grad():
-            out = self.fn(torch.from_numpy(raw)[None, None], torch.from_numpy(edge)[None, None])
-        return out[0, 0].float().numpy()
+        """Fuse one (H, W) section on the module's device (pictures, the Python API)."""
+        device = next(self.module.parameters()).device if self.module is not None else torch.device("cpu")
+        with torch.inference_mode():
+            out = self.fn(torch.from_numpy(raw)[None, None].to(device), torch.from_numpy(edge)[None, None].to(device))
+        return out[0, 0].float().cpu().numpy()
 
 
+def model_fuser(model: ModelFile, device: str | torch.device = "cpu") -> Fuser:
+    """A trained network as a Fuser, with the branch settings it was trained with."""
+    net = model.build(device)
+    return Fuser(name=model.name, settings=model.branches, fn=net, module=net)
+
+
+def load_fuser(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> Fuser:
+    """The network of a checkpoint, an exported weights file or folder, or (None) the shipped pretrained model."""
+    return model_fuser(load_model_file(path), device)
+
+
+def baseline_fuser(name: str, settings: BranchSettings | None = None, **params: float) -> Fuser:
+    """A classical fusion method or filter on (raw, edge) pairs made with the given settings (defaults without)."""
+    try:
+        func = method(name, **params)
+    except ValueError as exc:
+        raise SettingError("method", str(exc)) from None
+
+    def fn(raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
+        r, e = raw.detach().float().cpu().numpy(), edge.detach().float().cpu().numpy()
+        out = np.stack([func(r[i, 0], e[i, 0]) for i in range(r.shape[0])])[:, None]
+        return torch.from_numpy(out).to(raw.device)
+
+    return Fuser(name=name if name in BASELINES else func.__name__, settings=settings or BranchSettings(), fn=fn)
+
+
+# ---------------------------------------------------------------- tiles
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     """Start positions of tiles covering length, overlapping by at least overlap, the last one aligned to the end."""
     if length <= tile:
@@ -98,209 +130,296 @@ def tiled(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], raw: torch.T
     return out / weight
 
 
-def load_fuser(ckpt: str | os.PathLike, device: str = "cpu") -> Fuser:
-    """The network of a training checkpoint with the edge pipeline and normalization it was trained with."""
-    from seisfuse.module import FusionModule
+# ---------------------------------------------------------------- the plan: files, passes, batches
+@dataclass
+class PredictOptions:
+    """How files are fused (the library's names; the CLI maps its flags onto them)."""
 
-    path = Path(ckpt)
-    if not path.is_file():
-        raise file_error(path, "checkpoint not found")
-    try:
-        module = FusionModule.load_from_checkpoint(path, map_location=device, weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - unpickling a foreign file can fail in any way
-        raise file_error(path, f"not a seisfuse checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
-    module.eval()
-    settings = module.branch_settings
-    return Fuser(name=path.name, settings=settings, fn=module.net, module=module)
+    axis: str = "auto"
+    batch_size: int = 4
+    num_workers: int = 2
+    tile: int = DEFAULT_TILE
+    overlap: int = DEFAULT_OVERLAP
+    precision: str = "32"
+    force: bool = False
+    skip_existing: bool = False
+    header_bytes: HeaderBytes | None = None
 
-
-def baseline_fuser(name: str, settings: BranchSettings | None = None, **params: float) -> Fuser:
-    """A classical fusion method or filter on (raw, edge) pairs made with the given settings (defaults without)."""
-    try:
-        func = method(name, **params)
-    except ValueError as exc:
-        raise SettingError("method", str(exc)) from None
-
-    def fn(raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
-        r, e = raw.detach().float().cpu().numpy(), edge.detach().float().cpu().numpy()
-        out = np.stack([func(r[i, 0], e[i, 0]) for i in range(r.shape[0])])[:, None]
-        return torch.from_numpy(out).to(raw.device)
-
-    return Fuser(name=func.__name__ if name not in BASELINES else name, settings=settings or BranchSettings(), fn=fn)
-
-
-# ---------------------------------------------------------------- sections in, fused sections out
-class SectionDataset(Dataset):
-    """Whole sections of one axis, normalized, with their edge branch and dead-trace mask."""
-
-    def __init__(self, volume: Volume, axis: str, branches: Branches) -> None:
-        self.volume = volume
-        self.axis = axis
-        self.branches = branches
-
-    def __len__(self) -> int:
-        return self.volume.n_sections(self.axis)
-
-    def __getitem__(self, k: int) -> dict[str, Any]:
-        section = self.volume.section(self.axis, k)
-        dead = ~np.any(np.isfinite(section) & (section != 0), axis=0)
-        raw, edge = self.branches.pair(section)
-        return {"index": k, "raw": torch.from_numpy(raw)[None], "edge": torch.from_numpy(edge)[None],
-                "dead": torch.from_numpy(dead)}
-
-
-class PredictModule(pl.LightningModule):
-    """Lightning wrapper running a Fuser in predict_step (tiled, under the Trainer's precision)."""
-
-    def __init__(self, fuser: Fuser, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> None:
-        super().__init__()
-        self.fuser = fuser
-        self.net = fuser.module  # registered, so Lightning moves it to the device
-        self.tile = tile
-        self.overlap = overlap
-
-    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
-        fused = tiled(self.fuser.fn, batch["raw"], batch["edge"], self.tile, self.overlap)
-        return fused.float().clamp(0.0, 1.0)
-
-
-class SegyWriter(BasePredictionWriter):
-    """Write each predicted batch of sections into the output volume (this rank's sections only)."""
-
-    def __init__(self, output: Volume, normalizer: Normalizer, progress: bool = True) -> None:
-        super().__init__(write_interval="batch")
-        self.output = output
-        self.normalizer = normalizer
-        self.progress = progress
-        self.axis = "inline"
-        self.average = False
-        self.done = 0
-        self.total = 0
-        self.started = 0.0
-        self._bar = None
-
-    def start_pass(self, axis: str, average: bool, total: int, label: str) -> None:
-        """Set the axis of the next pass and whether it averages with what the file holds."""
-        self.axis, self.average, self.total, self.done = axis, average, total, 0
-        self.started = time.perf_counter()
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total, desc=label, unit="section", leave=True)
-
-    def end_pass(self) -> float:
-        """Close the progress bar; returns seconds the pass took."""
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-        self.output.flush()
-        return time.perf_counter() - self.started
-
-    def write_on_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, prediction: torch.Tensor,
-                           batch_indices: Sequence[int] | None, batch: dict[str, Any], batch_idx: int,
-                           dataloader_idx: int = 0) -> None:
-        fused = prediction[:, 0].cpu().numpy()
-        for i, k in enumerate(batch["index"].tolist()):
-            amp = self.normalizer.inverse(fused[i])
-            amp[:, batch["dead"][i].cpu().numpy()] = 0.0
-            if self.average:
-                amp = 0.5 * (amp + self.output.section(self.axis, k))
-            self.output.write_section(self.axis, k, amp)
-        self.done += len(batch["index"])
-        if self._bar is not None:
-            self._bar.update(len(batch["index"]) * trainer.world_size)
+    def __post_init__(self) -> None:
+        if self.axis not in ("auto", "inline", "crossline", "both"):
+            raise SettingError("axis", f"must be auto, inline, crossline or both, got {self.axis!r}")
+        if self.precision not in PRECISIONS:
+            raise SettingError("precision", f"must be 32, bf16 or 16, got {self.precision!r}")
+        for name, ok, rule in (("batch_size", self.batch_size >= 1, ">= 1"), ("num_workers", self.num_workers >= 0, ">= 0"),
+                               ("tile", self.tile >= 16, ">= 16"),
+                               ("overlap", 0 <= self.overlap < self.tile // 2, f"in [0, tile / 2 = {self.tile // 2})")):
+            if not ok:
+                raise SettingError(name, f"must be {rule}, got {getattr(self, name)}")
 
 
 @dataclass
-class PredictResult:
-    """What a prediction run did."""
+class FileResult:
+    """What happened to one input: written, skipped (output exists) or failed (the error)."""
 
+    input: Path
     output: Path
-    sections: int
-    seconds: float
-    clip: float
-    axes: list[str]
+    status: str
+    sections: int = 0
+    seconds: float = 0.0
+    clip: float = math.nan
+    axes: list[str] = field(default_factory=list)
+    error: str | None = None
 
 
-def _accelerator(device: str) -> str:
-    if device not in ("auto", "cpu", "cuda", "gpu"):
+@dataclass
+class _File:
+    """One input on its way to its output."""
+
+    index: int
+    input: Path
+    output: Path
+    volume: Volume | None = None
+    branches: Branches | None = None
+    axes: list[str] = field(default_factory=list)
+    tmp: Path | None = None
+    out: OutputVolume | None = None
+    result: FileResult | None = None
+    started: float = 0.0
+    todo: int = 0
+    owner: bool = False  # this rank creates, renames and reports the output
+
+
+class SectionDataset(Dataset):
+    """Whole sections (file, axis, index) normalized into (raw, edge) pairs, with their dead-trace mask."""
+
+    def __init__(self, files: Sequence[_File], keys: Sequence[tuple[int, str, int]]) -> None:
+        self.files = {f.index: (f.volume, f.branches) for f in files if f.volume is not None}
+        self.keys = list(keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        f, axis, k = self.keys[i]
+        volume, branches = self.files[f]
+        section = volume.section(axis, k)
+        dead = ~np.any(np.isfinite(section) & (section != 0), axis=0)
+        raw, edge = branches.pair(section)
+        return {"key": i, "raw": torch.from_numpy(raw)[None], "edge": torch.from_numpy(edge)[None],
+                "dead": torch.from_numpy(dead)}
+
+
+@dataclass
+class _Step:
+    """A run of batches of one (file, pass), then optionally a barrier: the unit of the schedule."""
+
+    file: _File
+    axis: str
+    average: bool
+    batches: list[list[int]]
+    sync: bool
+    last: bool  # the file's last pass
+
+
+def _resolve_device(device: str) -> torch.device:
+    if device not in ("auto", "cpu", "cuda"):
         raise SettingError("device", f"must be auto, cpu or cuda, got {device!r}")
-    if device in ("cuda", "gpu") and not torch.cuda.is_available():
+    if device == "cuda" and not torch.cuda.is_available():
         raise SettingError("device", "cuda: no CUDA device is available on this machine")
-    return "gpu" if device == "cuda" else device
+    return torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
 
 
-def _precision(precision: str) -> str:
-    table = {"32": "32-true", "bf16": "bf16-mixed", "16": "16-mixed"}
-    if precision not in table:
-        raise SettingError("precision", f"must be 32, bf16 or 16, got {precision!r}")
-    return table[precision]
+class Predictor:
+    """Fuse many files with one fuser: one start-up, one model load, one progress bar."""
+
+    def __init__(self, fuser: Fuser, options: PredictOptions | None = None, *, device: str = "auto", devices: int = 1,
+                 num_nodes: int = 1, progress: bool = True,
+                 on_file: Callable[[FileResult], None] | None = None) -> None:
+        self.fuser = fuser
+        self.options = options or PredictOptions()
+        if devices < 1 or num_nodes < 1:
+            raise SettingError("devices" if devices < 1 else "num_nodes", "must be >= 1")
+        dev = _resolve_device(device)
+        if devices == 1 and num_nodes == 1:
+            self.ranks: Ranks = Ranks()
+            self.device = dev
+        else:
+            self.ranks = FabricRanks("gpu" if dev.type == "cuda" else "cpu", devices, num_nodes)
+            self.device = self.ranks.device
+        if fuser.module is not None:
+            fuser.module.to(self.device).eval()
+        self.progress = progress and self.ranks.is_zero
+        self.on_file = on_file
+
+    # -------------------------------------------------------- planning
+    def _open(self, f: _File) -> None:
+        """Open the input and check the output (failures are recorded on the file, not raised)."""
+        o = self.options
+        try:
+            if f.output.exists() and o.skip_existing and not o.force:
+                f.result = FileResult(f.input, f.output, "skipped")
+                return
+            check_output(f.output, [f.input], force=o.force)
+            f.volume = open_volume(f.input, o.header_bytes)
+            f.axes = f.volume.fusion_axes(o.axis)
+        except SeisfuseError as exc:
+            f.result = FileResult(f.input, f.output, "failed", error=str(exc))
+            if f.volume is not None:
+                f.volume.close()
+                f.volume = None
+
+    def _schedule(self, files: list[_File], split_sections: bool) -> list[_Step]:
+        """This rank's batches: per file and pass, the sections it fuses, in order."""
+        world, rank, bs = self.ranks.world_size, self.ranks.rank, self.options.batch_size
+        steps = []
+        for f in files:
+            mine = split_sections or f.index % world == rank
+            for p, axis in enumerate(f.axes):
+                n = f.volume.n_sections(axis)
+                ks = [k for k in range(n) if k % world == rank] if split_sections else (list(range(n)) if mine else [])
+                if not ks and not split_sections:
+                    continue
+                steps.append(_Step(f, axis, p > 0, [ks[i:i + bs] for i in range(0, len(ks), bs)], split_sections,
+                                   p == len(f.axes) - 1))
+        return steps
+
+    # -------------------------------------------------------- running
+    def run(self, jobs: Sequence[tuple[str | os.PathLike, str | os.PathLike]]) -> list[FileResult]:
+        """Fuse input -> output for every job; returns one result per job (this rank's view)."""
+        files = [_File(i, Path(a), Path(b)) for i, (a, b) in enumerate(jobs)]
+        outputs = [f.output.resolve() for f in files]
+        for f in files:
+            if outputs.count(f.output.resolve()) > 1:
+                f.result = FileResult(f.input, f.output, "failed", error=f"{f.output}: more than one input writes it")
+            else:
+                self._open(f)
+        live = [f for f in files if f.result is None]
+        split_sections = self.ranks.world_size > 1 and len(live) < self.ranks.world_size
+        for f in live:
+            works_here = split_sections or f.index % self.ranks.world_size == self.ranks.rank
+            f.owner = self.ranks.is_zero if split_sections else works_here
+            if works_here:  # every rank of a shared file normalizes it the same way (the clip is deterministic)
+                f.branches = Branches(self.fuser.settings, fit_normalizer(f.volume, self.fuser.settings.clip_percentile))
+        steps = self._schedule(live, split_sections)
+        keys: list[tuple[int, str, int]] = []  # dataset items, in the order the schedule fuses them
+        for step in steps:
+            numbered = []
+            for ks in step.batches:
+                numbered.append(list(range(len(keys), len(keys) + len(ks))))
+                keys.extend((step.file.index, step.axis, k) for k in ks)
+            step.batches = numbered
+        try:
+            self._fuse(steps, keys, live, split_sections)
+        finally:
+            for f in live:
+                self._abandon(f)
+                if f.volume is not None:
+                    f.volume.close()
+        for f in files:  # files this rank had nothing to do with were written by another rank
+            if f.result is None:
+                f.result = FileResult(f.input, f.output, "written by another rank")
+        return [f.result for f in files]
+
+    def _fuse(self, steps: list[_Step], keys: list[tuple[int, str, int]], live: list[_File],
+              split_sections: bool) -> None:
+        o = self.options
+        dataset = SectionDataset(live, keys)
+        loader = DataLoader(dataset, batch_sampler=[b for s in steps for b in s.batches],
+                            num_workers=o.num_workers if len(keys) > o.batch_size else 0,
+                            pin_memory=self.device.type == "cuda") if keys else None
+        batches: Iterator[dict[str, Any]] = iter(loader) if loader is not None else iter(())
+        bar = self._bar(sum(len(k) for s in steps for k in s.batches))
+        current: _File | None = None
+        for step in steps:  # a step with no batches still takes part in its barrier
+            f = step.file
+            if f is not current:
+                self._start(f, step, split_sections)
+                current = f
+            for _ in step.batches:
+                batch = next(batches)
+                fused = self._forward(batch)
+                for i, key in enumerate(batch["key"].tolist()):
+                    _, axis, k = keys[key]
+                    self._write(f, axis, k, fused[i], batch["dead"][i].numpy(), step.average)
+                if bar is not None:
+                    bar.update(len(batch["key"]))
+            if f.out is not None:
+                f.out.flush()
+            if step.sync:
+                self.ranks.barrier()
+            if step.last:
+                self._finish(f)
+        if bar is not None:
+            bar.close()
+
+    def _bar(self, total: int):  # noqa: ANN202 - tqdm or None
+        if not self.progress or total == 0:
+            return None
+        from tqdm.auto import tqdm
+
+        label = "sections" if self.ranks.world_size == 1 else f"sections (rank 0 of {self.ranks.world_size})"
+        return tqdm(total=total, desc=label, unit="section", leave=False, disable=None)
+
+    def _forward(self, batch: dict[str, Any]) -> np.ndarray:
+        """Fused (B, H, W) in [0, 1] on the CPU."""
+        raw = batch["raw"].to(self.device, non_blocking=True)
+        edge = batch["edge"].to(self.device, non_blocking=True)
+        dtype = PRECISIONS[self.options.precision]
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
+            out = tiled(self.fuser.fn, raw, edge, self.options.tile, self.options.overlap)
+        return out.float().clamp(0.0, 1.0)[:, 0].cpu().numpy()
+
+    def _start(self, f: _File, step: _Step, split_sections: bool) -> None:
+        """Create the file's output (rank zero, or the owning rank) and open it for writing here."""
+        f.started = time.perf_counter()
+        if f.owner:
+            remove_stale_parts(f.output)
+            f.tmp = temp_path_for(f.output)
+            create_output(f.volume, f.tmp).close()
+        if split_sections:
+            f.tmp = Path(self.ranks.broadcast(str(f.tmp) if f.tmp else None))
+        f.out = OutputVolume.reopen(f.tmp, f.volume)
+
+    def _write(self, f: _File, axis: str, k: int, fused: np.ndarray, dead: np.ndarray, average: bool) -> None:
+        amp = f.branches.normalizer.inverse(fused)
+        amp[:, dead] = 0.0
+        if average:
+            amp = 0.5 * (amp + f.out.section(axis, k))
+        f.out.write_section(axis, k, amp)
+        f.todo += 1
+
+    def _finish(self, f: _File) -> None:
+        """Close the output; its owner fsyncs and renames it, and reports the file."""
+        f.out.close()
+        f.out = None
+        n = sum(f.volume.n_sections(a) for a in f.axes)
+        if f.owner:
+            finish_output(f.tmp, f.output)
+            f.result = FileResult(f.input, f.output, "written", n, time.perf_counter() - f.started,
+                                  f.branches.normalizer.clip, list(f.axes))
+            if self.on_file is not None:
+                self.on_file(f.result)
+        else:
+            f.result = FileResult(f.input, f.output, "written by another rank", f.todo)
+        f.tmp = None
+
+    def _abandon(self, f: _File) -> None:
+        """Remove an unfinished output (interrupted or failed run)."""
+        if f.out is not None:
+            with contextlib.suppress(Exception):
+                f.out.close()
+            f.out = None
+        if f.tmp is not None and f.owner:
+            with contextlib.suppress(FileNotFoundError):
+                f.tmp.unlink()
+        f.tmp = None
 
 
 def predict_volume(fuser: Fuser, input_path: str | os.PathLike, output_path: str | os.PathLike, *,
-                   axis: str = "inline", batch_size: int = 4, device: str = "auto", devices: int = 1,
-                   precision: str = "32", num_workers: int = 2, tile: int = DEFAULT_TILE,
-                   overlap: int = DEFAULT_OVERLAP, force: bool = False, header_bytes: HeaderBytes | None = None,
-                   progress: bool = True) -> PredictResult:
-    """Fuse every section of input_path and write output_path (atomically, all headers kept)."""
-    if axis not in ("inline", "crossline", "both"):
-        raise SettingError("axis", f"must be inline, crossline or both, got {axis!r}")
-    for name, value, ok, rule in (("batch_size", batch_size, batch_size >= 1, ">= 1"), ("devices", devices, devices >= 1, ">= 1"),
-                                  ("tile", tile, tile >= 16, ">= 16"),
-                                  ("overlap", overlap, 0 <= overlap < tile // 2, f"in [0, tile / 2 = {tile // 2})")):
-        if not ok:
-            raise SettingError(name, f"must be {rule}, got {value}")
-    accelerator, prec = _accelerator(device), _precision(precision)
-    shared_tmp = os.environ.get(TMP_ENV)  # set: this process is a rank launched after the output was created
-    if shared_tmp is None:
-        check_output(output_path, [input_path], force=force)
-    source = open_volume(input_path, header_bytes)
-    axes = ["inline", "crossline"] if axis == "both" else [axis]
-    if source.geometry.kind == "2d":
-        if axis == "crossline":
-            raise file_error(source.path, "a 2D line has no crossline sections; use --axis inline")
-        axes = ["inline"]
-    normalizer = fit_normalizer(source, fuser.settings.clip_percentile)
-    branches = Branches(fuser.settings, normalizer)
-    tmp = Path(shared_tmp) if shared_tmp else temp_path_for(output_path)
-    try:
-        if shared_tmp is None:
-            create_output(source, tmp).close()
-            os.environ[TMP_ENV] = str(tmp)
-        out = OutputVolume.reopen(tmp, source)
-        writer = SegyWriter(out, normalizer, progress=progress)
-        # ranks are launched by Lightning on this node, also inside a SLURM job that has several tasks
-        trainer = pl.Trainer(accelerator=accelerator, devices=devices, precision=prec, logger=False,
-                             callbacks=[writer], enable_progress_bar=False, enable_model_summary=False,
-                             enable_checkpointing=False, inference_mode=True, plugins=[LightningEnvironment()])
-        module = PredictModule(fuser, tile, overlap)
-        seconds, total = 0.0, 0
-        for i, ax in enumerate(axes):
-            ds = SectionDataset(source, ax, branches)
-            loader = DataLoader(ds, batch_size=batch_size, num_workers=num_workers, shuffle=False,
-                                persistent_workers=False, pin_memory=accelerator == "gpu")
-            label = f"{Path(input_path).name} {ax}" + (" (averaging)" if i else "")
-            writer.start_pass(ax, average=i > 0, total=len(ds), label=label)
-            writer.progress = progress and trainer.is_global_zero
-            try:
-                trainer.predict(module, dataloaders=loader, return_predictions=False)
-            except SystemExit:  # Lightning turns Ctrl-C into a graceful shutdown and exit(1)
-                if trainer.interrupted:
-                    raise KeyboardInterrupt from None
-                raise
-            seconds += writer.end_pass()
-            total += len(ds)
-            trainer.strategy.barrier("seisfuse-pass")
-        out.close()
-        if trainer.is_global_zero:
-            os.replace(tmp, output_path)
-    except BaseException:
-        if shared_tmp is None or is_global_zero():
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        raise
-    finally:
-        source.close()
-        if shared_tmp is None:
-            os.environ.pop(TMP_ENV, None)
-    return PredictResult(Path(output_path), total, seconds, normalizer.clip, axes)
+                   device: str = "cpu", progress: bool = False, **options: Any) -> FileResult:
+    """Fuse one file (the Python form of `seisfuse predict --input IN --output OUT`); raises on bad input."""
+    (result,) = Predictor(fuser, PredictOptions(**options), device=device, progress=progress).run(
+        [(input_path, output_path)])
+    if result.status == "failed":
+        raise SeisfuseError(result.error)
+    return result

@@ -20,3 +20,45 @@ def global_rank() -> int:
 def is_global_zero() -> bool:
     """True on the process that prints summaries and finishes shared outputs."""
     return global_rank() == 0
+
+
+class Ranks:
+    """This process's place among the ranks of a job: one process, nothing to coordinate."""
+
+    rank = 0
+    world_size = 1
+
+    @property
+    def is_zero(self) -> bool:
+        """True on rank zero."""
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        """Wait for every rank."""
+
+    def broadcast(self, obj: object) -> object:
+        """Rank zero's value of obj, on every rank."""
+        return obj
+
+
+class FabricRanks(Ranks):
+    """Ranks launched and joined by Lightning Fabric: local processes, or srun tasks across nodes (num_nodes > 1)."""
+
+    def __init__(self, accelerator: str, devices: int, num_nodes: int = 1) -> None:
+        from lightning.fabric import Fabric
+        from lightning.fabric.plugins.environments import LightningEnvironment
+
+        # one command on one node launches its own ranks, also inside an sbatch job; several nodes: srun's tasks
+        plugins = [] if num_nodes > 1 else [LightningEnvironment()]
+        self.fabric = Fabric(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy="ddp",
+                             plugins=plugins)
+        self.fabric.launch()
+        self.rank = self.fabric.global_rank
+        self.world_size = self.fabric.world_size
+        self.device = self.fabric.device
+
+    def barrier(self) -> None:
+        self.fabric.barrier()
+
+    def broadcast(self, obj: object) -> object:
+        return self.fabric.broadcast(obj, src=0)

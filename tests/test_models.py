@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -75,7 +76,18 @@ def test_bf16_autocast_on_cpu_runs_and_stays_close():
 HALF_RES = {"scale": 2, "levels": 2, "fused_channels": 6, "level_channels": 8, "level_blocks": 1}
 
 
-@pytest.mark.parametrize("layout", [{}, HALF_RES, {"scale": 2}, {"levels": 2}], ids=["full", "half+level", "half", "level"])
+def test_reflect_pad_reflects_again_beyond_the_image_like_numpy_symmetric():
+    from seisfuse.models.fusion import reflect_pad
+
+    x = torch.arange(12.0).view(1, 1, 3, 4)
+    out = reflect_pad(x, 9, 2, 5, 0)
+    ref = np.pad(x[0, 0].numpy(), ((5, 0), (9, 2)), mode="reflect")
+    assert out.shape[-2:] == ref.shape
+    np.testing.assert_array_equal(out[0, 0].numpy(), ref)
+
+
+@pytest.mark.parametrize("layout", [{}, HALF_RES, {"scale": 2}, {"levels": 2}, {**HALF_RES, "border": 6}],
+                         ids=["full", "half+level", "half", "level", "border"])
 @pytest.mark.parametrize("shape", [(75, 18), (1, 1), (5, 64), (33, 31), (2, 3)])
 def test_fusion_net_any_size(shape, layout):
     net = FusionNet({**TINY, **layout}).eval()
@@ -84,7 +96,7 @@ def test_fusion_net_any_size(shape, layout):
     assert out.shape == (2, 1, *shape) and (out >= 0).all() and (out <= 1).all()
 
 
-@pytest.mark.parametrize("layout", [{}, HALF_RES], ids=["full", "half+level"])
+@pytest.mark.parametrize("layout", [{}, HALF_RES, {**HALF_RES, "border": 5}], ids=["full", "half+level", "border"])
 def test_untrained_net_outputs_its_skip_image(layout):
     raw, edge = torch.rand(2, 1, 15, 13), torch.rand(2, 1, 15, 13)
     net = FusionNet({**TINY, **layout, "skip": "average"}).eval()
@@ -97,6 +109,7 @@ def test_untrained_net_outputs_its_skip_image(layout):
                                  {"attention": "none", "deform": False, "dense": False}, {"shared_encoder": True},
                                  {"skip": "none"}, HALF_RES, {**HALF_RES, "deform": False, "attention": "se"}])
 def test_gradients_reach_every_parameter(cfg):
+    torch.manual_seed(0)  # independent of which tests ran before
     net = FusionNet({**TINY, **cfg})
     net.train()
     raw, edge = torch.rand(2, 1, 20, 17), torch.rand(2, 1, 20, 17)

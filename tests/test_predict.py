@@ -168,7 +168,7 @@ def test_two_ranks_write_the_same_file_as_one(trained, survey, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     # inside an sbatch job with several tasks, predict still launches its own ranks
     res = run("predict", "--ckpt", trained, "--input", survey["seismic"], "--output", two, "--device", "cpu",
-              "--devices", "2", "--quiet", "--num-workers", "0", "--axis", "both",
+              "--devices", "2", "--quiet", "--num-workers", "0", "--axis", "both", "--verbose",
               SLURM_NTASKS="4", SLURM_JOB_NAME="seisfuse", SLURM_JOB_ID="77")
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.count("wrote") == 1, "one summary line, from rank zero"

@@ -63,6 +63,20 @@ def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespac
     return args
 
 
+def _show_notes() -> None:
+    """Print the library's notes (the "seisfuse" logger) as one line each: seisfuse: note: ..."""
+    import logging
+
+    log = logging.getLogger("seisfuse")
+    if not any(getattr(h, "_seisfuse_notes", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("seisfuse: note: %(message)s"))
+        handler._seisfuse_notes = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(logging.INFO)
+
+
 def _fail(message: str, code: int = 1) -> int:
     """Print a one-line error to stderr and return the exit code."""
     print(f"seisfuse: error: {message}", file=sys.stderr)
@@ -73,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `seisfuse` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    _show_notes()
     if not debug:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # Lightning-internal deprecation noise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import re
 
 from seisfuse.errors import SeisfuseError
@@ -19,13 +18,16 @@ def add_header_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--xline-byte", type=int, default=None, metavar="B", help="byte of the crossline / CDP number (e.g. 193, 21)")
     g.add_argument("--header-preset", choices=["standard", "petrel", "2d-cdp"], default=None,
                    help="named byte locations: standard 189/193, petrel 5/21, 2d-cdp 21")
+    g.add_argument("--section-key", type=int, default=None, metavar="BYTE",
+                   help="pre-stack gathers: one section per value of this trace-header word (e.g. 9 FFID, 17 source "
+                        "point, 21 CDP); detected from those when offsets vary and no post-stack grid fits")
 
 
 def header_bytes(args: argparse.Namespace):
     """HeaderBytes from the parsed options (None: detect)."""
     from seisfuse.segy import header_bytes_from
 
-    return header_bytes_from(args.header_preset, args.iline_byte, args.xline_byte)
+    return header_bytes_from(args.header_preset, args.iline_byte, args.xline_byte, args.section_key)
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:
@@ -74,10 +76,3 @@ def parse_section(volume, spec: str | None):
 def flag(name: str) -> str:
     """The command-line flag of a library argument name."""
     return "--" + name.replace("_", "-")
-
-
-def result_line(res) -> str:
-    """One console line for a PredictResult."""
-    rate = res.sections / res.seconds if res.seconds > 0 else math.inf
-    return (f"wrote {res.output}: {res.sections} sections ({' + '.join(res.axes)}) in {res.seconds:.1f} s, "
-            f"{rate:.1f} sections/s; input clip {res.clip:.4g}")

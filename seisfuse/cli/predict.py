@@ -1,59 +1,63 @@
-"""`seisfuse predict` and `seisfuse baseline`: stream every section of a volume through a fuser into a new SEG-Y."""
+"""`seisfuse predict` and `seisfuse baseline`: stream every section of one or many SEG-Y files into new SEG-Y files."""
 
 from __future__ import annotations
 
 import argparse
+import glob
+import logging
+import os
+import sys
+from pathlib import Path
 
-from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, header_bytes, result_line
-from seisfuse.errors import SettingError
-from seisfuse.ranks import is_global_zero
+from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, header_bytes
+from seisfuse.errors import SeisfuseError, SettingError
 
 #: seisfuse.models.baselines.METHODS, listed here so that parsing arguments imports no torch (a test keeps them equal)
 METHODS = ("average", "laplacian", "wavelet", "gaussian", "median", "bilateral")
 
 
 def add_stream_args(p: argparse.ArgumentParser) -> None:
-    """Options shared by predict and baseline: input, output, axis, batching."""
-    p.add_argument("--input", required=True, metavar="IN.sgy")
-    p.add_argument("--output", required=True, metavar="OUT.sgy")
-    p.add_argument("--axis", choices=["inline", "crossline", "both"], default="inline",
-                   help="fuse inline or crossline sections, or both averaged (default inline)")
+    """Options shared by predict and baseline: inputs, outputs, axis, batching, skipping."""
+    p.add_argument("--input", required=True, nargs="+", metavar="IN.sgy",
+                   help="one or more SEG-Y files (quoted glob patterns are expanded too)")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--output", metavar="OUT.sgy", help="the output file (one input)")
+    out.add_argument("--output-dir", metavar="DIR", help="folder for the outputs, named like their inputs")
+    p.add_argument("--axis", choices=["auto", "inline", "crossline", "both"], default="auto",
+                   help="auto (default): inline sections of a 3D survey, along the line of a 2D line or of a single "
+                        "inline/crossline of a 3D survey, per gather; or inline, crossline, or both averaged")
     p.add_argument("--batch-size", type=int, default=4, metavar="N", help="sections per forward pass (default 4)")
     p.add_argument("--num-workers", type=int, default=2, metavar="N",
                    help="processes reading and preparing sections (default 2)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="leave existing outputs as they are and fuse the rest (a requeued job)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="also show Lightning's messages (several ranks)")
     add_header_args(p)
 
 
 def add(sub) -> None:
-    p = sub.add_parser("predict", help="fuse a SEG-Y volume with a trained checkpoint",
-                       description="Fuse every section of a SEG-Y volume with a trained network and write a copy of "
-                                   "the input with the fused samples (all headers kept; integer formats become IEEE "
-                                   "float). The input is normalized with its own statistics and its edge branch made "
-                                   "with the checkpoint's pipeline; output amplitudes are in the input's units.")
-    p.add_argument("--ckpt", required=True, metavar="CKPT", help="checkpoint written by `seisfuse fit`")
+    p = sub.add_parser("predict", help="fuse SEG-Y files with a trained model (the shipped one by default)",
+                       description="Fuse every section of one or many SEG-Y files with a trained network and write "
+                                   "copies of the inputs with the fused samples (all headers kept; integer formats "
+                                   "become IEEE float). Each input is normalized with its own statistics and its edge "
+                                   "branch made as in training; outputs are in the input's amplitude units. A file "
+                                   "that fails is reported and skipped; the exit code is 1 if any failed.")
+    p.add_argument("--ckpt", default=None, metavar="CKPT",
+                   help="checkpoint of `seisfuse fit`, weights of `seisfuse export`, or a folder holding one (a W&B "
+                        "artifact); default: the pretrained model shipped with seisfuse")
     add_stream_args(p)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--devices", type=int, default=1, metavar="N", help="GPUs (ranks) to split the sections across")
+    p.add_argument("--devices", type=int, default=1, metavar="N",
+                   help="ranks on this node (GPUs); with several files, the files are split across ranks")
+    p.add_argument("--num-nodes", type=int, default=1, metavar="N",
+                   help="nodes of a SLURM job (run under srun, one task per device; see scripts/predict.sh)")
     p.add_argument("--precision", choices=["32", "bf16", "16"], default="32")
     p.add_argument("--tile", type=int, default=1024, metavar="PX",
                    help="sections larger than this are fused in overlapping tiles (default 1024)")
     p.add_argument("--overlap", type=int, default=64, metavar="PX", help="tile overlap (default 64)")
     p.set_defaults(func=run_predict)
-
-
-def run_predict(args: argparse.Namespace) -> int:
-    from seisfuse.predict import load_fuser, predict_volume
-
-    fuser = load_fuser(args.ckpt, device="cpu")
-    res = predict_volume(fuser, args.input, args.output, axis=args.axis, batch_size=args.batch_size,
-                         device=args.device, devices=args.devices, precision=args.precision,
-                         num_workers=args.num_workers, tile=args.tile, overlap=args.overlap, force=args.force,
-                         header_bytes=header_bytes(args), progress=not args.quiet)
-    if is_global_zero():
-        print(result_line(res))
-    return 0
 
 
 def add_baseline(sub) -> None:
@@ -73,15 +77,83 @@ def add_baseline(sub) -> None:
     p.set_defaults(func=run_baseline, accepts_overrides=True)
 
 
+def expand_inputs(items: list[str]) -> list[str]:
+    """Inputs with quoted glob patterns expanded (sorted); a pattern that matches nothing is an error."""
+    out: list[str] = []
+    for item in items:
+        if any(c in item for c in "*?[") and not os.path.exists(item):
+            hits = sorted(glob.glob(item))
+            if not hits:
+                raise SeisfuseError(f"{item}: pattern matches no files")
+            out += hits
+        else:
+            out.append(item)
+    return out
+
+
+def jobs_from(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(input, output) pairs from --input and --output / --output-dir."""
+    inputs = expand_inputs(args.input)
+    if args.output is not None:
+        if len(inputs) != 1:
+            raise SettingError("output", f"names one file, but {len(inputs)} inputs were given; use --output-dir")
+        return [(inputs[0], args.output)]
+    folder = Path(args.output_dir)
+    if not folder.is_dir():
+        raise SeisfuseError(f"{folder}: output folder does not exist")
+    return [(i, str(folder / Path(i).name)) for i in inputs]
+
+
+def file_line(res) -> str:
+    """One console line for a written or skipped file."""
+    if res.status == "skipped":
+        return f"skipped {res.output}: exists (--skip-existing)"
+    rate = res.sections / res.seconds if res.seconds > 0 else float("inf")
+    return (f"wrote {res.output}: {res.sections} sections ({' + '.join(res.axes)}) in {res.seconds:.1f} s, "
+            f"{rate:.1f} sections/s; input clip {res.clip:.4g}")
+
+
+def stream(fuser, args: argparse.Namespace, **predictor) -> int:
+    """Run a fuser over the jobs of args; one line per file, exit code 1 if any failed."""
+    from seisfuse.predict import PredictOptions, Predictor
+
+    if not args.verbose:  # Lightning's launch messages (several ranks) unless asked for
+        for name in ("lightning", "lightning.fabric", "lightning.pytorch"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    options = PredictOptions(axis=args.axis, batch_size=args.batch_size, num_workers=args.num_workers,
+                             force=args.force, skip_existing=args.skip_existing, header_bytes=header_bytes(args),
+                             **{k: getattr(args, k) for k in ("tile", "overlap", "precision") if hasattr(args, k)})
+    jobs = jobs_from(args)
+    run = Predictor(fuser, options, progress=not args.quiet, on_file=lambda r: print(file_line(r), flush=True),
+                    **predictor)
+    results = run.run(jobs)
+    failed = [r for r in results if r.status == "failed"]
+    if run.ranks.is_zero:
+        for r in failed:
+            print(f"seisfuse: error: {r.error}", file=sys.stderr)
+        if len(results) > 1:
+            counts = {s: sum(r.status == s for r in results) for s in ("written", "skipped", "failed")}
+            shared = sum(r.status == "written by another rank" for r in results)
+            print(f"{len(results)} files: {counts['written']} written here" + (f", {shared} by other ranks" if shared else "")
+                  + f", {counts['skipped']} skipped, {counts['failed']} failed")
+    return 1 if failed else 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from seisfuse.predict import load_fuser
+
+    fuser = load_fuser(args.ckpt)
+    if not args.quiet:
+        where = "the pretrained model shipped with seisfuse" if args.ckpt is None else args.ckpt
+        print(f"model: {fuser.name} ({where}); edges {fuser.settings.pipeline.describe()}", flush=True)
+    return stream(fuser, args, device=args.device, devices=args.devices, num_nodes=args.num_nodes)
+
+
 def run_baseline(args: argparse.Namespace) -> int:
-    from seisfuse.predict import baseline_fuser, predict_volume
+    from seisfuse.predict import baseline_fuser
 
     fuser = baseline_fuser(args.method, branch_settings(args), **parse_params(args.param))
-    res = predict_volume(fuser, args.input, args.output, axis=args.axis,
-                         batch_size=args.batch_size, device="cpu", num_workers=args.num_workers, force=args.force,
-                         header_bytes=header_bytes(args), progress=not args.quiet)
-    print(result_line(res))
-    return 0
+    return stream(fuser, args, device="cpu")
 
 
 def parse_params(items: list[str]) -> dict[str, float]:
@@ -97,3 +169,4 @@ def parse_params(items: list[str]) -> dict[str, float]:
             raise SettingError("param", f"{item!r}: use KEY=NUMBER, e.g. sigma=1.5")
         out[key] = int(number) if number.is_integer() and key in ("size", "diameter") else number
     return out
+

@@ -77,7 +77,7 @@ class Region:
 
 
 def split_length(volume: Volume) -> int:
-    """Positions along the split direction: inlines of a 3D survey, traces of a 2D line."""
+    """Positions along the split direction: inlines of a 3D survey (or gathers), traces of a 2D line."""
     g = volume.geometry
     return g.grid.shape[1] if g.kind == "2d" else g.grid.shape[0]
 
@@ -110,7 +110,7 @@ def index_file(f: int, volume: Volume, sampling: Sampling, regions: dict[str, Re
                live: tuple[np.ndarray, np.ndarray] | None) -> dict[str, np.ndarray]:
     """Patch rows of one file per region name; live = per-trace (first, last) live sample, or None to keep all."""
     p = sampling.patch
-    across_split = volume.geometry.kind == "3d"  # inline sections of a 3D survey lie across the split direction
+    across_split = volume.geometry.kind != "2d"  # inline sections of a 3D survey (or gathers) lie across the split
     ys = grid_positions(volume.n_samples, p, sampling.stride)
     rows: dict[str, list[np.ndarray]] = {name: [] for name in regions}
     for axis in (a for a in sampling.axes if a in volume.axes):

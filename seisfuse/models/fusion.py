@@ -11,7 +11,9 @@ coarser level (a strided conv down, `level_blocks` convs, a pixel-shuffle up, jo
 the fused features as in a U-Net) and runs the deformable conv there, 1x1-narrowed to
 `deform_channels`: on a CPU the deformable conv costs 50-75x a plain conv of its size,
 so where it sits decides the speed. Inputs of any H x W are padded (reflected) to a
-multiple of the total downsampling and cropped back. With `scale: 1, levels: 1` the
+multiple of the total downsampling and cropped back; `border` adds a reflected margin first,
+so that pixels near a section's edges (all of them in a section a few traces wide) see
+context like the interior's, not the zero padding of every convolution. With `scale: 1, levels: 1` the
 network keeps full resolution throughout (the original layout). Fusion rules: `concat` (learned), `add` and `l1` (feature
 addition and l1-norm activity weighting of DenseFuse, Li & Wu, IEEE TIP 2019), `asff`
 (softmax spatial weights over the two sources, after Liu et al., "Learning Spatial
@@ -61,6 +63,7 @@ class FusionConfig:
     fused_channels: int | None = None  # width after the 1x1 reduce (None: deform_channels)
     level_channels: int = 48  # width of the coarser level
     level_blocks: int = 2  # 3x3 convs at the coarser level
+    border: int = 0  # pixels of reflected margin around the input, cropped off the output
 
     def __post_init__(self) -> None:
         for name, value, valid in (("fusion", self.fusion, FUSION_RULES), ("attention", self.attention, ATTENTIONS),
@@ -78,6 +81,8 @@ class FusionConfig:
             raise ValueError(f"net.scale must be 1 or 2, got {self.scale}")
         if self.levels not in (1, 2):
             raise ValueError(f"net.levels must be 1 or 2, got {self.levels}")
+        if self.border < 0:
+            raise ValueError(f"net.border must be >= 0, got {self.border}")
         if self.level_channels < 1 or self.level_blocks < 0 or (self.fused_channels is not None and self.fused_channels < 1):
             raise ValueError("net.level_channels and net.fused_channels must be >= 1, net.level_blocks >= 0")
 
@@ -94,6 +99,18 @@ class FusionConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for checkpoints and W&B."""
         return asdict(self)
+
+
+def reflect_pad(x: Tensor, left: int, right: int, top: int, bottom: int) -> Tensor:
+    """Pad (..., H, W) by reflection, reflecting again where a side is wider than the image; one pixel: copies."""
+    while left or right or top or bottom:
+        h, w = x.shape[-2:]
+        if h == 1 or w == 1:
+            return F.pad(x, (left, right, top, bottom), mode="replicate")
+        step = [min(v, (w if i < 2 else h) - 1) for i, v in enumerate((left, right, top, bottom))]
+        x = F.pad(x, tuple(step), mode="reflect")
+        left, right, top, bottom = (v - s for v, s in zip((left, right, top, bottom), step, strict=True))
+    return x
 
 
 class Encoder(nn.Module):
@@ -188,19 +205,16 @@ class FusionNet(nn.Module):
             nn.init.zeros_(self.head.bias)
 
     def _pad(self, x: Tensor) -> Tensor:
-        """x padded at the bottom and right to a multiple of the total downsampling (reflected where it fits)."""
-        m = self.config.multiple
+        """x with the reflected border margin, then padded at the bottom and right to the total downsampling."""
+        b, m = self.config.border, self.config.multiple
+        x = reflect_pad(x, b, b, b, b)
         h, w = x.shape[-2:]
-        ph, pw = (-h) % m, (-w) % m
-        if not ph and not pw:
-            return x
-        mode = "reflect" if h > ph and w > pw else "replicate"
-        return F.pad(x, (0, pw, 0, ph), mode=mode)
+        return reflect_pad(x, 0, (-w) % m, 0, (-h) % m)
 
     def forward(self, raw: Tensor, edge: Tensor) -> Tensor:
         if raw.shape != edge.shape or raw.dim() != 4 or raw.shape[1] != 1:
             raise ValueError(f"raw and edge must both be (B, 1, H, W), got {tuple(raw.shape)} and {tuple(edge.shape)}")
-        h, w = raw.shape[-2:]
+        h, w, b = raw.shape[-2], raw.shape[-1], self.config.border
         r, e = self._pad(raw), self._pad(edge)
         f = self.reduce(self.attention(self.rule(self.encoder_raw(r), self.encoder_edge(e))))
         if self.config.levels == 1:
@@ -208,7 +222,7 @@ class FusionNet(nn.Module):
         else:
             g = self.level(F.relu(self.align(self.down(f))))
             f = torch.cat([f, self.up(g)], dim=1)
-        delta = self.shuffle(self.head(self.decoder(f)))[..., :h, :w]
+        delta = self.shuffle(self.head(self.decoder(f)))[..., b:b + h, b:b + w]
         if self.config.skip == "none":
             return torch.sigmoid(delta)
         base = 0.5 * (raw + edge) if self.config.skip == "average" else raw

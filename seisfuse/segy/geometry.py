@@ -1,7 +1,14 @@
-"""Trace geometry from header words: header byte locations, presets, and the inline x crossline grid."""
+"""Trace geometry from header words: header byte locations, presets, the inline x crossline grid, gathers.
+
+Post-stack files map onto an inline x crossline grid (a 2D line is one inline). Pre-stack
+files of gathers map onto one section per value of a gather key (FFID, source point,
+CDP, or `section_key`), traces in file order within it, padded with missing positions
+to the longest gather. Notes about what was detected go to the "seisfuse" logger.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +18,10 @@ import segyio
 from seisfuse.errors import SeisfuseError, file_error
 
 _VALID_BYTES = frozenset(int(v) for v in segyio.TraceField.enums())
+log = logging.getLogger("seisfuse")
+#: Trace-header words that usually key pre-stack gathers, in the order they are tried.
+GATHER_KEYS = {9: "FFID", 17: "source point", 21: "CDP"}
+OFFSET_BYTE = 37
 
 
 @dataclass(frozen=True)
@@ -18,10 +29,13 @@ class HeaderBytes:
     """Trace-header byte locations of the inline and crossline keys (iline None: one 2D line)."""
 
     iline: int | None
-    xline: int
+    xline: int | None
+    section: int | None = None  # one section per value of this word (gathers); iline / xline unused
 
     def __post_init__(self) -> None:
-        for name, value in (("inline", self.iline), ("crossline", self.xline)):
+        if self.section is None and self.xline is None:
+            raise SeisfuseError("a crossline (or 2D trace key) byte location is needed unless sections are keyed")
+        for name, value in (("inline", self.iline), ("crossline", self.xline), ("section key", self.section)):
             if value is not None and int(value) not in _VALID_BYTES:
                 raise SeisfuseError(
                     f"{name} byte location {value} is not the start of a SEG-Y trace header word "
@@ -30,6 +44,8 @@ class HeaderBytes:
 
     def describe(self) -> str:
         """Human-readable form, e.g. 'inline 189, crossline 193'."""
+        if self.section is not None:
+            return f"one section per value of byte {self.section} ({GATHER_KEYS.get(self.section, 'section key')})"
         if self.iline is None:
             return f"2D line, trace key at {self.xline}"
         return f"inline {self.iline}, crossline {self.xline}"
@@ -46,9 +62,14 @@ MIN_GRID_DENSITY = 0.1
 
 
 def header_bytes_from(
-    preset: str | None = None, iline_byte: int | None = None, xline_byte: int | None = None
+    preset: str | None = None, iline_byte: int | None = None, xline_byte: int | None = None,
+    section_key: int | None = None,
 ) -> HeaderBytes | None:
     """Resolve a preset name and/or explicit byte locations (None: detect automatically)."""
+    if section_key is not None:
+        if preset is not None or iline_byte is not None or xline_byte is not None:
+            raise SeisfuseError("a section key (gathers) excludes inline/crossline byte locations and presets")
+        return HeaderBytes(None, None, section_key)
     if preset is None and iline_byte is None and xline_byte is None:
         return None
     base = PRESETS["standard"]
@@ -77,8 +98,22 @@ class Geometry:
 
     @property
     def kind(self) -> str:
-        """'2d' for a single line, '3d' otherwise."""
+        """'gathers' for sections keyed by a header word, '2d' for a single line, '3d' otherwise."""
+        if self.header_bytes is not None and self.header_bytes.section is not None:
+            return "gathers"
         return "2d" if len(self.ilines) == 1 else "3d"
+
+    @property
+    def single_line(self) -> str | None:
+        """'inline' or 'crossline' when a 3D-keyed file holds one line of a 3D survey, else None."""
+        hb = self.header_bytes
+        if hb is None or hb.iline is None or hb.section is not None:
+            return None
+        if len(self.ilines) == 1 and len(self.xlines) > 1:
+            return "inline"
+        if len(self.xlines) == 1 and len(self.ilines) > 1:
+            return "crossline"
+        return None
 
     @property
     def n_live(self) -> int:
@@ -138,22 +173,57 @@ def _keys(f: segyio.SegyFile, byte: int | None) -> np.ndarray | None:
     return None if byte is None else np.asarray(f.attributes(byte)[:], dtype=np.int64)
 
 
-def detect_geometry(f: segyio.SegyFile, path: Path, header_bytes: HeaderBytes | None) -> Geometry:
-    """Geometry from the given byte locations, or from the first preset that yields one."""
-    import warnings
+def gather_geometry(keys: np.ndarray, header_bytes: HeaderBytes, contiguous: bool = False) -> Geometry | None:
+    """One section per distinct key value, traces in file order; None if contiguous and the values do not come
+    in runs (each value's traces together), or if there are fewer than two sections."""
+    keys = np.asarray(keys, dtype=np.int64)
+    values, first = np.unique(keys, return_index=True)
+    if len(values) < 2:
+        return None
+    if contiguous:
+        runs = 1 + int(np.count_nonzero(np.diff(keys)))
+        if runs != len(values) or len(keys) / len(values) < 2:
+            return None
+    section = np.searchsorted(values, keys)
+    counts = np.bincount(section, minlength=len(values))
+    order = np.argsort(section, kind="stable")  # traces grouped by section, file order within
+    position = np.arange(len(keys)) - np.repeat(np.cumsum(counts) - counts, counts)
+    grid = np.full((len(values), int(counts.max())), -1, dtype=np.int64)
+    grid[section[order], position] = order
+    return Geometry(header_bytes, values, np.arange(1, grid.shape[1] + 1), grid)
 
+
+def detect_geometry(f: segyio.SegyFile, path: Path, header_bytes: HeaderBytes | None) -> Geometry:
+    """Geometry from the given byte locations, or from the first preset that yields one, or from gathers."""
+    if header_bytes is not None and header_bytes.section is not None:
+        geom = gather_geometry(_keys(f, header_bytes.section), header_bytes)
+        if geom is None:
+            raise file_error(path, f"header byte {header_bytes.section} has a single value: one section of all traces")
+        return geom
     if header_bytes is not None:
         geom = geometry_from_keys(_keys(f, header_bytes.iline), _keys(f, header_bytes.xline), header_bytes)
         if geom is None:
             raise file_error(
                 path,
                 f"header bytes ({header_bytes.describe()}) give no post-stack geometry: keys are empty, "
-                "repeated or do not form a grid; try --iline-byte/--xline-byte (e.g. 189/193, 5/21, or 9/21 for 2D)",
+                "repeated or do not form a grid; try --iline-byte/--xline-byte (e.g. 189/193, 5/21, or 9/21 for 2D), "
+                "or --section-key for gathers",
             )
         return geom
     for preset in PRESETS.values():
         geom = geometry_from_keys(_keys(f, preset.iline), _keys(f, preset.xline), preset)
         if geom is not None:
             return geom
-    warnings.warn(f"{path}: no usable inline/crossline header words; treating traces in file order as one line", stacklevel=2)
+    offsets = _keys(f, OFFSET_BYTE)
+    if len(np.unique(offsets)) > 1:  # several offsets and no post-stack grid: pre-stack gathers
+        for byte, name in GATHER_KEYS.items():
+            geom = gather_geometry(_keys(f, byte), HeaderBytes(None, None, byte), contiguous=True)
+            if geom is not None:
+                log.warning("%s: pre-stack gathers: one section per %s (byte %d), %d gathers of up to %d traces",
+                            path, name, byte, len(geom.ilines), geom.grid.shape[1])
+                return geom
+        raise file_error(path, f"looks pre-stack (offsets at byte {OFFSET_BYTE} vary) but no usual gather key ("
+                               + ", ".join(f"{b} {n}" for b, n in GATHER_KEYS.items())
+                               + ") groups its traces; pass --section-key BYTE, or fusing would mix gathers")
+    log.warning("%s: no usable inline/crossline header words; treating the traces in file order as one line", path)
     return file_order_geometry(f.tracecount)

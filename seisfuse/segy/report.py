@@ -14,7 +14,7 @@ def describe(volume: Volume, scan: bool = True) -> dict:
         "size_bytes": volume.path.stat().st_size,
         "format": f"{volume.format} ({FORMATS[volume.format][0]})",
         "endian": volume.endian,
-        "kind": "2D line" if g.kind == "2d" else "3D",
+        "kind": _kind(volume),
         "geometry": "unstructured (traces in file order)" if g.header_bytes is None else g.header_bytes.describe(),
         "sorting": g.sorting,
         "traces": volume.n_traces,
@@ -22,7 +22,11 @@ def describe(volume: Volume, scan: bool = True) -> dict:
         "sample_interval_ms": volume.dt_ms,
         "time_range_ms": [float(volume.samples[0]), float(volume.samples[-1])],
     }
-    if g.kind == "3d":
+    if g.kind == "gathers":
+        counts = (g.grid >= 0).sum(axis=1)
+        info["gathers"] = [int(g.ilines.min()), int(g.ilines.max()), len(g.ilines)]
+        info["traces_per_gather"] = [int(counts.min()), int(counts.max())]
+    elif g.kind == "3d":
         info["inlines"] = [int(g.ilines.min()), int(g.ilines.max()), len(g.ilines)]
         info["crosslines"] = [int(g.xlines.min()), int(g.xlines.max()), len(g.xlines)]
         info["missing_traces"] = g.n_missing
@@ -32,8 +36,18 @@ def describe(volume: Volume, scan: bool = True) -> dict:
         first, _, nonfinite = volume.scan_live()
         info["dead_traces"] = int((first < 0).sum())
         info["nonfinite_samples"] = nonfinite
-    info["extended_text_headers"] = volume.ext_headers
+    info["ext_text_headers"] = volume.ext_headers
     info["text_header"] = volume.text_header
     if volume.ext_headers:
         info["extended_text"] = volume.extended_text_headers
     return info
+
+
+def _kind(volume: Volume) -> str:
+    """What the file holds, in words."""
+    g = volume.geometry
+    if g.kind == "gathers":
+        return "pre-stack gathers"
+    if g.single_line is not None:
+        return f"a single {g.single_line} of a 3D survey"
+    return "2D line" if g.kind == "2d" else "3D"

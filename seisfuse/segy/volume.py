@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import segyio
 
-from seisfuse.errors import file_error
+from seisfuse.errors import SettingError, file_error
 from seisfuse.segy.formats import (
     FILE_HEADER_BYTES,
     FORMATS,
@@ -146,8 +146,29 @@ class Volume:
 
     @property
     def axes(self) -> tuple[str, ...]:
-        """Section axes this file has: both for 3D, only 'inline' for a 2D line."""
-        return ("inline",) if self.geometry.kind == "2d" else AXES
+        """Section axes this file has: both for 3D, only 'inline' for a 2D line or gathers (one per gather)."""
+        return AXES if self.geometry.kind == "3d" else ("inline",)
+
+    def fusion_axes(self, axis: str) -> list[str]:
+        """The section directions to fuse for axis auto, inline, crossline or both; never one trace wide.
+
+        auto: inline sections of a 3D survey, the one line of a 2D line, of a single inline or crossline of a 3D
+        survey, or one section per gather.
+        """
+        if axis not in ("auto", "inline", "crossline", "both"):
+            raise SettingError("axis", f"must be auto, inline, crossline or both, got {axis!r}")
+        if self.geometry.kind != "3d":
+            if axis == "crossline":
+                what = "gathers have" if self.geometry.kind == "gathers" else "a 2D line has"
+                raise SettingError("axis", f"{self.path}: no crossline sections: {what} one section per line or "
+                                           "gather; use auto or inline")
+            return ["inline"]
+        if self.geometry.single_line == "crossline":
+            if axis == "inline":
+                raise SettingError("axis", f"{self.path}: a single crossline of a 3D survey: its inline sections are "
+                                           "one trace wide; use auto or crossline")
+            return ["crossline"]
+        return {"auto": ["inline"], "both": ["inline", "crossline"]}.get(axis, [axis])
 
     def _check_axis(self, axis: str) -> None:
         if axis not in self.axes:
