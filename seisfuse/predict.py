@@ -169,6 +169,8 @@ class FileResult:
     clip: float = math.nan
     axes: list[str] = field(default_factory=list)
     error: str | None = None
+    setting: str | None = None  # the argument a SettingError named
+    exit_code: int = 0
 
 
 @dataclass
@@ -233,7 +235,7 @@ class Predictor:
     """Fuse many files with one fuser: one start-up, one model load, one progress bar."""
 
     def __init__(self, fuser: Fuser, options: PredictOptions | None = None, *, device: str = "auto", devices: int = 1,
-                 num_nodes: int = 1, progress: bool = True,
+                 num_nodes: int = 1, slurm: bool = False, progress: bool = True, verbose: bool = False,
                  on_file: Callable[[FileResult], None] | None = None) -> None:
         self.fuser = fuser
         self.options = options or PredictOptions()
@@ -244,7 +246,7 @@ class Predictor:
             self.ranks: Ranks = Ranks()
             self.device = dev
         else:
-            self.ranks = FabricRanks("gpu" if dev.type == "cuda" else "cpu", devices, num_nodes)
+            self.ranks = FabricRanks("gpu" if dev.type == "cuda" else "cpu", devices, num_nodes, slurm, verbose)
             self.device = self.ranks.device
         if fuser.module is not None:
             fuser.module.to(self.device).eval()
@@ -263,7 +265,8 @@ class Predictor:
             f.volume = open_volume(f.input, o.header_bytes)
             f.axes = f.volume.fusion_axes(o.axis)
         except SeisfuseError as exc:
-            f.result = FileResult(f.input, f.output, "failed", error=str(exc))
+            f.result = FileResult(f.input, f.output, "failed", error=getattr(exc, "problem", str(exc)),
+                                  setting=getattr(exc, "name", None), exit_code=exc.exit_code)
             if f.volume is not None:
                 f.volume.close()
                 f.volume = None
@@ -290,7 +293,8 @@ class Predictor:
         outputs = [f.output.resolve() for f in files]
         for f in files:
             if outputs.count(f.output.resolve()) > 1:
-                f.result = FileResult(f.input, f.output, "failed", error=f"{f.output}: more than one input writes it")
+                f.result = FileResult(f.input, f.output, "failed", error=f"{f.output}: more than one input writes it",
+                                      exit_code=1)
             else:
                 self._open(f)
         live = [f for f in files if f.result is None]
@@ -421,5 +425,7 @@ def predict_volume(fuser: Fuser, input_path: str | os.PathLike, output_path: str
     (result,) = Predictor(fuser, PredictOptions(**options), device=device, progress=progress).run(
         [(input_path, output_path)])
     if result.status == "failed":
+        if result.setting:
+            raise SettingError(result.setting, result.error)
         raise SeisfuseError(result.error)
     return result

@@ -42,14 +42,21 @@ class Ranks:
 
 
 class FabricRanks(Ranks):
-    """Ranks launched and joined by Lightning Fabric: local processes, or srun tasks across nodes (num_nodes > 1)."""
+    """Ranks joined by Lightning Fabric: processes it launches on this node, or (slurm) the tasks srun started."""
 
-    def __init__(self, accelerator: str, devices: int, num_nodes: int = 1) -> None:
+    def __init__(self, accelerator: str, devices: int, num_nodes: int = 1, slurm: bool = False,
+                 verbose: bool = False) -> None:
+        import logging
+
         from lightning.fabric import Fabric
-        from lightning.fabric.plugins.environments import LightningEnvironment
+        from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
 
-        # one command on one node launches its own ranks, also inside an sbatch job; several nodes: srun's tasks
-        plugins = [] if num_nodes > 1 else [LightningEnvironment()]
+        if not verbose:  # Lightning sets its loggers to INFO when imported: its launch banner only on request
+            for name in ("lightning.fabric", "lightning.pytorch", "lightning_fabric"):
+                logging.getLogger(name).setLevel(logging.WARNING)
+
+        # without slurm, one command launches its own ranks, also inside an sbatch job that has several tasks
+        plugins = [SLURMEnvironment(auto_requeue=False)] if slurm else [LightningEnvironment()]
         self.fabric = Fabric(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy="ddp",
                              plugins=plugins)
         self.fabric.launch()

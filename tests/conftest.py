@@ -107,3 +107,29 @@ def run_cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> Path:
+    """A checkpoint from two real training steps of the tiny net."""
+    from seisfuse.cli import main
+    from seisfuse.synth import SynthConfig, make_survey, write_volume
+
+    folder = tmp_path_factory.mktemp("trained")
+    survey = folder / "train.sgy"
+    cfg = SynthConfig(inlines=48, crosslines=48, samples=64, faults=2, seed=3)
+    write_volume(survey, make_survey(cfg).seismic, cfg)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        code = main(["fit", "--config", str(ROOT / "configs/default.yaml"), "--config", str(ROOT / "tests/tiny.yaml"),
+                     f"--data.train_files=[{survey}]", "--trainer.logger=false",
+                     f"--trainer.default_root_dir={folder / 'run'}"])
+    finally:
+        os.chdir(cwd)
+        os.environ.pop("SEISFUSE_RUN_DIR", None)
+    assert code == 0
+    return folder / "run" / "checkpoints" / "last.ckpt"

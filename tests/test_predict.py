@@ -25,28 +25,6 @@ SEISFUSE = str(Path(sys.executable).parent / "seisfuse")
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """A checkpoint from two real training steps of the tiny net."""
-    from seisfuse.cli import main
-
-    folder = tmp_path_factory.mktemp("trained")
-    survey = folder / "train.sgy"
-    cfg = SynthConfig(inlines=48, crosslines=48, samples=64, faults=2, seed=3)
-    write_volume(survey, make_survey(cfg).seismic, cfg)
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        code = main(["fit", "--config", str(ROOT / "configs/default.yaml"), "--config", str(ROOT / "tests/tiny.yaml"),
-                     f"--data.train_files=[{survey}]", "--trainer.logger=false",
-                     f"--trainer.default_root_dir={folder / 'run'}"])
-    finally:
-        os.chdir(cwd)
-        os.environ.pop("SEISFUSE_RUN_DIR", None)
-    assert code == 0
-    return folder / "run" / "checkpoints" / "last.ckpt"
-
-
-@pytest.fixture(scope="module")
 def survey(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("test_survey")
     cfg = SynthConfig(inlines=12, crosslines=20, samples=48, faults=2, seed=8)

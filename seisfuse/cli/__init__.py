@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import warnings
@@ -63,16 +64,23 @@ def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespac
     return args
 
 
-def _show_notes() -> None:
-    """Print the library's notes (the "seisfuse" logger) as one line each: seisfuse: note: ..."""
-    import logging
+class _Notes(logging.StreamHandler):
+    """Notes of the "seisfuse" logger as one line each on the current stderr: seisfuse: note: ..."""
 
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(logging.Formatter("seisfuse: note: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr  # whatever stderr is now (redirected, captured)
+        super().emit(record)
+
+
+def _show_notes() -> None:
+    """Print the library's notes on stderr, one line each."""
     log = logging.getLogger("seisfuse")
-    if not any(getattr(h, "_seisfuse_notes", False) for h in log.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("seisfuse: note: %(message)s"))
-        handler._seisfuse_notes = True  # type: ignore[attr-defined]
-        log.addHandler(handler)
+    if not any(isinstance(h, _Notes) for h in log.handlers):
+        log.addHandler(_Notes())
         log.propagate = False
     log.setLevel(logging.INFO)
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import glob
-import logging
 import os
 import sys
 from pathlib import Path
 
-from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, header_bytes
+from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, flag, header_bytes
 from seisfuse.errors import SeisfuseError, SettingError
 
 #: seisfuse.models.baselines.METHODS, listed here so that parsing arguments imports no torch (a test keeps them equal)
@@ -51,8 +50,10 @@ def add(sub) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--devices", type=int, default=1, metavar="N",
                    help="ranks on this node (GPUs); with several files, the files are split across ranks")
-    p.add_argument("--num-nodes", type=int, default=1, metavar="N",
-                   help="nodes of a SLURM job (run under srun, one task per device; see scripts/predict.sh)")
+    p.add_argument("--num-nodes", type=int, default=1, metavar="N", help="nodes of a SLURM job (with --slurm)")
+    p.add_argument("--slurm", action="store_true",
+                   help="this process is one srun task of --devices x --num-nodes: SLURM's tasks are the ranks "
+                        "(scripts/predict.sh passes it); without it, predict launches its own --devices ranks")
     p.add_argument("--precision", choices=["32", "bf16", "16"], default="32")
     p.add_argument("--tile", type=int, default=1024, metavar="PX",
                    help="sections larger than this are fused in overlapping tiles (default 1024)")
@@ -117,26 +118,27 @@ def stream(fuser, args: argparse.Namespace, **predictor) -> int:
     """Run a fuser over the jobs of args; one line per file, exit code 1 if any failed."""
     from seisfuse.predict import PredictOptions, Predictor
 
-    if not args.verbose:  # Lightning's launch messages (several ranks) unless asked for
-        for name in ("lightning", "lightning.fabric", "lightning.pytorch"):
-            logging.getLogger(name).setLevel(logging.WARNING)
     options = PredictOptions(axis=args.axis, batch_size=args.batch_size, num_workers=args.num_workers,
                              force=args.force, skip_existing=args.skip_existing, header_bytes=header_bytes(args),
                              **{k: getattr(args, k) for k in ("tile", "overlap", "precision") if hasattr(args, k)})
     jobs = jobs_from(args)
-    run = Predictor(fuser, options, progress=not args.quiet, on_file=lambda r: print(file_line(r), flush=True),
-                    **predictor)
+    run = Predictor(fuser, options, progress=not args.quiet, verbose=args.verbose,
+                    on_file=lambda r: print(file_line(r), flush=True), **predictor)
     results = run.run(jobs)
     failed = [r for r in results if r.status == "failed"]
     if run.ranks.is_zero:
+        for r in results:
+            if r.status == "skipped":
+                print(file_line(r))
         for r in failed:
-            print(f"seisfuse: error: {r.error}", file=sys.stderr)
+            message = f"{flag(r.setting)}: {r.error}" if r.setting else r.error
+            print(f"seisfuse: error: {message}", file=sys.stderr)
         if len(results) > 1:
             counts = {s: sum(r.status == s for r in results) for s in ("written", "skipped", "failed")}
             shared = sum(r.status == "written by another rank" for r in results)
             print(f"{len(results)} files: {counts['written']} written here" + (f", {shared} by other ranks" if shared else "")
                   + f", {counts['skipped']} skipped, {counts['failed']} failed")
-    return 1 if failed else 0
+    return max((r.exit_code for r in failed), default=0)
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -146,7 +148,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if not args.quiet:
         where = "the pretrained model shipped with seisfuse" if args.ckpt is None else args.ckpt
         print(f"model: {fuser.name} ({where}); edges {fuser.settings.pipeline.describe()}", flush=True)
-    return stream(fuser, args, device=args.device, devices=args.devices, num_nodes=args.num_nodes)
+    return stream(fuser, args, device=args.device, devices=args.devices, num_nodes=args.num_nodes, slurm=args.slurm)
 
 
 def run_baseline(args: argparse.Namespace) -> int:
