@@ -102,3 +102,39 @@ class RunSummary(pl.Callback):
         dm = trainer.datamodule
         if dm is not None and hasattr(dm, "state_info"):
             run.config.update({"data_info": dm.state_info()}, allow_val_change=True)
+
+
+class PlainProgress(pl.Callback):
+    """Progress as plain lines (for logs that are not a terminal, e.g. SLURM .out files): every N steps, each epoch."""
+
+    def __init__(self, every_n_steps: int = 50) -> None:
+        super().__init__()
+        self.every_n_steps = max(1, every_n_steps)
+        self._since = 0.0
+        self._steps = 0
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        import time
+
+        self._since, self._steps = time.perf_counter(), 0
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        import time
+
+        self._steps += 1
+        if not trainer.is_global_zero or trainer.global_step % self.every_n_steps:
+            return
+        loss = trainer.callback_metrics.get("train/loss")
+        rate = self._steps / max(time.perf_counter() - self._since, 1e-9)
+        total = int(trainer.estimated_stepping_batches) if trainer.max_steps != 0 else 0
+        print(f"epoch {trainer.current_epoch} step {trainer.global_step}/{total}"
+              + (f" train/loss {float(loss):.4f}" if loss is not None else "") + f" ({rate:.2f} steps/s)", flush=True)
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        shown = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/") and v.numel() == 1}
+        if shown:
+            print(f"epoch {trainer.current_epoch} " + " ".join(f"{k} {v:.4f}" for k, v in sorted(shown.items())),
+                  flush=True)

@@ -107,3 +107,25 @@ class SaveConfigToRun(SaveConfigCallback):
             config = self.config.as_dict()
             config.pop("config", None)  # the list of config files is not a setting
             trainer.logger.experiment.config.update(config, allow_val_change=True)
+
+
+def log_model_artifact(weights: Path, name: str, metadata: dict[str, Any], run_folder: Path | None = None,
+                       project: str | None = None, group: str | None = None) -> str:
+    """Log a weights file as a W&B model artifact, from a run of job type 'export' (offline runs record it too).
+
+    Returns the artifact's name. The training run is left as it was: the export has its own run, in the
+    training run's group and folder.
+    """
+    import wandb
+
+    folder = (run_folder or run_dir()).resolve()
+    run = wandb.init(project=project or os.environ.get("WANDB_PROJECT", "seisfuse"), entity=os.environ.get("WANDB_ENTITY"),
+                     group=group, job_type="export", dir=str(folder), config=metadata.get("config") or {},
+                     reinit=True)
+    try:
+        artifact = wandb.Artifact(name, type="model", metadata=metadata)
+        artifact.add_file(str(weights), name=weights.name)
+        run.log_artifact(artifact)
+    finally:
+        run.finish()
+    return name

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jsonargparse import ArgumentError
+from jsonargparse import ArgumentError, Namespace
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from seisfuse.branches import BranchSettings
@@ -33,16 +33,23 @@ from seisfuse.module import FusionModule
 from seisfuse.tracking import RUN_DIR_ENV, SaveConfigToRun
 
 
-def default_run_dir(experiment: str, ckpt_path: str | None) -> str:
-    """Run folder: the checkpoint's run when resuming, else runs/<experiment>/<SLURM job or timestamp>."""
+def default_run_dir(experiment: str, ckpt_path: str | None, subcommand: str = "fit") -> str:
+    """The run folder: runs/<experiment>/<SLURM job or timestamp>[-<sweep trial>], or (fit) the checkpoint's run.
+
+    validate and test write their own folder (<subcommand>-<job or timestamp>), never the training run's;
+    each trial of a W&B sweep agent gets its own folder, also when several trials share one SLURM job.
+    """
     if os.environ.get(RUN_DIR_ENV):  # set by the first process: DDP ranks launched later agree with it
         return os.environ[RUN_DIR_ENV]
+    stamp = os.environ.get("SLURM_JOB_ID") or time.strftime("%Y%m%d-%H%M%S")
+    if subcommand != "fit":
+        return str(Path("runs") / experiment / f"{subcommand}-{stamp}")
     if ckpt_path and ckpt_path not in ("last", "best", "hpc"):
         ckpt = Path(ckpt_path)
         if ckpt.parent.name == "checkpoints":
             return str(ckpt.parent.parent)
-    job = os.environ.get("SLURM_JOB_ID")
-    return str(Path("runs") / experiment / (job or time.strftime("%Y%m%d-%H%M%S")))
+    trial = os.environ.get("WANDB_RUN_ID") if os.environ.get("WANDB_SWEEP_ID") else None
+    return str(Path("runs") / experiment / (f"{stamp}-{trial}" if trial else stamp))
 
 
 def _branches(edges: list[dict[str, Any]], clip_percentile: float) -> dict[str, Any]:
@@ -81,7 +88,7 @@ class SeisfuseCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
         trainer = cfg.trainer
-        root = trainer.default_root_dir or default_run_dir(cfg.experiment, cfg.get("ckpt_path"))
+        root = trainer.default_root_dir or default_run_dir(cfg.experiment, cfg.get("ckpt_path"), self.subcommand or "fit")
         trainer.default_root_dir = root
         os.environ[RUN_DIR_ENV] = str(root)
         Path(root).mkdir(parents=True, exist_ok=True)
@@ -90,6 +97,13 @@ class SeisfuseCLI(LightningCLI):
             args = _init_args(logger)
             if args is not None and "group" in args and args.group is None:
                 args.group = cfg.experiment
+            if args is not None and "job_type" in args and self.subcommand in ("validate", "test"):
+                args.job_type = self.subcommand  # an evaluation run of its own, not the training run
+        if trainer.enable_progress_bar is not False and not sys.stderr.isatty():  # logs, not a terminal
+            trainer.enable_progress_bar = False
+            trainer.callbacks = [*(trainer.callbacks or []), Namespace(
+                class_path="seisfuse.callbacks.PlainProgress",
+                init_args=Namespace(every_n_steps=trainer.log_every_n_steps or 50))]
         for callback in trainer.callbacks or []:
             args = _init_args(callback)
             if str(getattr(callback, "class_path", "")).endswith("ModelCheckpoint") and args.dirpath is None:

@@ -131,8 +131,20 @@ def _from_checkpoint(data: dict[str, Any], source: Path) -> ModelFile:
     state = {k[len("net."):]: v for k, v in data["state_dict"].items() if k.startswith("net.")}
     meta = {"seisfuse_version": marker.get("version"), "checkpoint_format": fmt, "epoch": data.get("epoch"),
             "global_step": data.get("global_step"), "loss": dict(hp.get("loss") or {}),
-            "patch_size": hp.get("patch_size")}
+            "patch_size": hp.get("patch_size"), "metrics": _checkpoint_metrics(data)}
     return ModelFile(dict(hp["net"]), state, branches, meta)
+
+
+def _checkpoint_metrics(data: dict[str, Any]) -> dict[str, float]:
+    """The monitored validation metric of the checkpoint callbacks: its best and its last value."""
+    out: dict[str, float] = {}
+    for key, state in (data.get("callbacks") or {}).items():
+        if "ModelCheckpoint" not in str(key) or not isinstance(state, dict) or not state.get("monitor"):
+            continue
+        for name, value in (("best", state.get("best_model_score")), ("last", state.get("current_score"))):
+            if value is not None:
+                out[f"{state['monitor']} ({name})"] = float(value)
+    return out
 
 
 def export(checkpoint: str | os.PathLike, out: str | os.PathLike, extra_meta: dict[str, Any] | None = None) -> ModelFile:

@@ -227,19 +227,84 @@ def test_train_sh_usage(workdir):
     assert res.returncode == 2 and "nope.yaml: config file not found" in res.stderr
 
 
-def test_validate_and_test_commands_score_a_checkpoint(run_cli, survey, workdir, tmp_path):
-    code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", "--experiment=vt"))
+def test_validate_and_test_commands_score_a_checkpoint_in_their_own_runs(run_cli, survey, workdir, tmp_path):
+    code, _, err = run_cli(*fit_args(survey, "--experiment=vt"))
     assert code == 0, err
-    ckpt = the_run() / "checkpoints" / "last.ckpt"
+    train_run = the_run()
+    ckpt = train_run / "checkpoints" / "last.ckpt"
+    own = [p for p in train_run.rglob("*") if p.is_file() and not p.is_symlink()]  # W&B links its global core log
+    before = {p.relative_to(train_run): p.read_bytes() for p in own}
     other = tmp_path / "test.sgy"
     cfg = SynthConfig(inlines=20, crosslines=48, samples=64, seed=11)
     write_volume(other, make_survey(cfg).seismic, cfg)
     for command, extra, key in (("validate", [], "val/qabf"), ("test", [f"--data.test_files=[{other}]"], "test/qabf")):
         os.environ.pop("SEISFUSE_RUN_DIR", None)
-        args = fit_args(survey, "--trainer.logger=false", f"--ckpt_path={ckpt}", *extra)
+        args = fit_args(survey, "--experiment=vt", f"--ckpt_path={ckpt}", *extra)
         code, out, err = run_cli(command, *args[1:])
         assert code == 0, err
         assert key in out
+        (run,) = Path("runs/vt").glob(f"{command}-*")
+        (wb,) = offline_runs(run / "wandb")
+        assert read_run(wb).job_type == command and read_run(wb).run_id != (train_run / "wandb_run_id").read_text().strip()
+    after = {p.relative_to(train_run): p.read_bytes() for p in train_run.rglob("*") if p.is_file() and not p.is_symlink()}
+    assert after == before, "the training run folder is left as it was"
+
+
+def test_sweep_trials_in_one_job_get_their_own_folders(monkeypatch):
+    from seisfuse.train import default_run_dir
+
+    monkeypatch.delenv("SEISFUSE_RUN_DIR", raising=False)
+    monkeypatch.setenv("SLURM_JOB_ID", "555")
+    monkeypatch.setenv("WANDB_SWEEP_ID", "sw1")
+    folders = set()
+    for trial in ("t1", "t2"):
+        monkeypatch.setenv("WANDB_RUN_ID", trial)
+        folders.add(default_run_dir("sweep", None))
+    assert folders == {"runs/sweep/555-t1", "runs/sweep/555-t2"}
+    assert default_run_dir("x", "runs/x/555-t1/checkpoints/last.ckpt", "validate").startswith("runs/x/validate-")
+
+
+def test_plain_progress_lines_when_not_a_terminal(run_cli, survey, workdir):
+    code, out, err = run_cli(*fit_args(survey, "--trainer.logger=false", "--trainer.enable_progress_bar=true",
+                                       "--trainer.limit_train_batches=4", "--trainer.log_every_n_steps=2"))
+    assert code == 0, err
+    assert "epoch 0 step 2/4 train/loss" in out and "epoch 0 step 4/4" in out and "val/loss" in out
+    assert "\r" not in out + err, "no progress-bar redraws in a log file"
+
+
+def test_export_writes_weights_only_and_logs_a_model_artifact(run_cli, survey, workdir):
+    code, _, err = run_cli(*fit_args(survey, "--experiment=exp"))
+    assert code == 0, err
+    run = the_run()
+    out = workdir / "model.pt"
+    code, stdout, err = run_cli("export", run / "checkpoints" / "last.ckpt", out)
+    assert code == 0, err
+    assert "logged W&B model artifact model-exp" in stdout
+    data = torch.load(out, weights_only=True)  # no pickled code inside
+    assert data["kind"] == "seisfuse-weights" and data["branches"]["clip_percentile"] == 99.5
+    assert out.stat().st_size < 200_000
+    from seisfuse.weights import load_model_file
+
+    model = load_model_file(out)
+    ckpt_model = load_model_file(run / "checkpoints" / "last.ckpt")
+    for k, v in ckpt_model.state_dict.items():
+        assert torch.equal(model.state_dict[k], v), k
+    export_runs = [read_run(r) for r in offline_runs(run / "wandb") if read_run(r).job_type == "export"]
+    (artifact,) = [a for r in export_runs for a in r.artifacts]
+    assert artifact["name"] == "model-exp" and artifact["type"] == "model" and artifact["files"] == ["model.pt"]
+    assert artifact["metadata"]["config"]["experiment"] == "exp"
+    assert any(k.startswith("val/loss") for k in artifact["metadata"]["metrics"])
+    # predict --ckpt takes the exported file and a folder holding it (as `wandb artifact get` downloads)
+    folder = workdir / "artifact"
+    folder.mkdir()
+    (folder / "model.pt").write_bytes(out.read_bytes())
+    for source in (out, folder):
+        code, stdout, err = run_cli("predict", "--ckpt", source, "--input", survey, "--output",
+                                    workdir / f"f-{source.name}.sgy", "--num-workers", "0", "--quiet")
+        assert code == 0, err
+    code, _, err = run_cli("export", run / "checkpoints" / "last.ckpt", out)
+    assert code == 1 and "--force" in err
+
 
 
 def test_fit_on_synthetic_data_against_clean_references(run_cli, workdir):

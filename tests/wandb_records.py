@@ -53,6 +53,8 @@ class Run:
     config: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
     metric_summaries: dict[str, str] = field(default_factory=dict)
+    job_type: str = ""
+    artifacts: list[dict] = field(default_factory=list)  # name, type, metadata, manifest paths
 
     def values(self, key: str) -> list:
         """Every logged value of a history key, in order."""
@@ -73,6 +75,7 @@ def read_run(folder: Path) -> Run:
         kind = rec.WhichOneof("record_type")
         if kind == "run":
             run.run_id, run.group, run.tags = rec.run.run_id, rec.run.run_group, list(rec.run.tags)
+            run.job_type = rec.run.job_type
             for item in rec.run.config.update:
                 run.config[_key(item)] = json.loads(item.value_json)
         elif kind == "config":
@@ -80,6 +83,10 @@ def read_run(folder: Path) -> Run:
                 run.config[_key(item)] = json.loads(item.value_json)
         elif kind == "history":
             run.history.append({_key(i): json.loads(i.value_json) for i in rec.history.item})
+        elif kind == "artifact":
+            a = rec.artifact
+            run.artifacts.append({"name": a.name, "type": a.type, "metadata": json.loads(a.metadata or "{}"),
+                                  "files": [e.path for e in a.manifest.contents]})
         elif kind == "metric":
             summary = rec.metric.summary
             run.metric_summaries[rec.metric.name] = ",".join(

@@ -9,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
-from seisfuse.cli import evaluate, info, predict, preview, synth
+from seisfuse.cli import evaluate, export, info, predict, preview, synth
 from seisfuse.cli.common import OVERRIDE, flag
 from seisfuse.errors import SeisfuseError, SettingError
 
@@ -23,16 +23,17 @@ commands:
   info       describe a SEG-Y file (format, geometry, ranges, amplitudes)
   preview    draw raw | edge (| fused | difference) panels of one section as PNG
   fit        train a fusion network from a YAML config (also: validate, test)
-  predict    fuse a SEG-Y volume with a trained checkpoint
-  baseline   fuse with a classical method (average, laplacian, wavelet)
+  predict    fuse SEG-Y files with a trained model (the shipped pretrained one by default)
+  baseline   a classical fusion (average, laplacian, wavelet) or filter (gaussian, median, bilateral)
   evaluate   fusion metrics of fused volumes against their input
+  export     a weights-only model file from a checkpoint (logged to W&B as an artifact)
 
 Run `seisfuse COMMAND --help` for the options of a command.
 """
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "synth": synth.add, "info": info.add, "preview": preview.add, "predict": predict.add,
-    "baseline": predict.add_baseline, "evaluate": evaluate.add}
+    "baseline": predict.add_baseline, "evaluate": evaluate.add, "export": export.add}
 
 
 def build_parser() -> argparse.ArgumentParser:
