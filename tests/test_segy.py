@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path

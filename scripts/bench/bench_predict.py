@@ -21,8 +21,8 @@ from pathlib import Path
 import lightning
 import torch
 
-from seisfuse.module import FusionModule
 from seisfuse.branches import Branches
+from seisfuse.module import FusionModule
 from seisfuse.normalize import fit_normalizer
 from seisfuse.predict import SectionDataset, load_fuser, predict_volume
 from seisfuse.segy import open_volume
