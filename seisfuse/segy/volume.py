@@ -11,6 +11,7 @@ regular. Writable copies are :class:`seisfuse.segy.writing.OutputVolume`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from seisfuse.errors import SettingError, file_error
 from seisfuse.segy.formats import (
     FILE_HEADER_BYTES,
     FORMATS,
+    MEASUREMENT_SYSTEM_OFFSET,
     TEXT_HEADER_BYTES,
     TRACE_HEADER_BYTES,
     decode_text_header,
@@ -138,6 +140,23 @@ class Volume:
         """The 3200-byte textual header as text, decoded from ASCII or EBCDIC, whichever it is."""
         with open(self.path, "rb") as fh:
             return decode_text_header(fh.read(TEXT_HEADER_BYTES))
+
+    @property
+    def vertical(self) -> tuple[str, str]:
+        """The sample axis as (name, unit): ('twt', 'ms'), or ('depth', 'm' or 'ft') for depth-domain files.
+
+        SEG-Y has no sample-domain field before rev 2, so a file counts as depth when its text header says
+        DEPTH more often than TIME/TWT; the unit of depth comes from the binary header's measurement system.
+        """
+        text = self.text_header.upper()
+        depth = len(re.findall(r"\bDEPTH\b|\bTVDSS\b|\bZ-?DOMAIN\b", text))
+        time = len(re.findall(r"\bTIME\b|\bTWT\b|\bMS\b|\bMSEC\b", text))
+        if depth > time:
+            with open(self.path, "rb") as fh:
+                fh.seek(TEXT_HEADER_BYTES + MEASUREMENT_SYSTEM_OFFSET)
+                system = int.from_bytes(fh.read(2), self.endian)
+            return "depth", "ft" if system == 2 else "m"
+        return "twt", "ms"
 
     @property
     def extended_text_headers(self) -> list[str]:
