@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from seisfuse.branches import Branches
 from seisfuse.edges import MAGNITUDE
 from seisfuse.files import atomic_output
+from seisfuse.normalize import Normalizer
 from seisfuse.segy import Volume
 
 DIFFERENCE = "difference"
@@ -107,7 +108,9 @@ def view_extent(volume: Volume, view: View) -> Extent:
     keys, name = (g.xlines, "crossline") if view.axis == "inline" else (g.ilines, "inline")
     if g.kind == "2d":
         name = "trace" if g.header_bytes is None else f"trace key (byte {g.header_bytes.xline})"
-    return Extent(name, keys[0], keys[-1], "time (ms)", volume.samples[0], volume.samples[-1])
+    vert, unit = volume.vertical
+    label = f"{'time' if vert == 'twt' else 'depth'} ({unit})"
+    return Extent(name, keys[0], keys[-1], label, volume.samples[0], volume.samples[-1])
 
 
 def preview_figure(volume: Volume, view: View, branches: Branches,
@@ -122,3 +125,10 @@ def preview_figure(volume: Volume, view: View, branches: Branches,
         panels += [Panel(fused_title, fused), Panel(f"{fused_title} - raw", fused - raw, DIFFERENCE)]
     title = f"{volume.path.name} | {view.label} | edges: {pipeline.describe()}"
     return render(panels, view_extent(volume, view), title)
+
+
+def compare_figure(volumes: list[Volume], titles: list[str], view: View, normalizer: Normalizer) -> Figure:
+    """One panel per volume at the same section, all mapped with one normalizer (the same colour scale)."""
+    panels = [Panel(t, normalizer.forward(read_view(v, view))) for v, t in zip(volumes, titles, strict=True)]
+    return render(panels, view_extent(volumes[0], view), f"{view.label} | colour scale: clip {normalizer.clip:.4g} "
+                                                              f"of {volumes[0].path.name}")

@@ -119,3 +119,30 @@ def test_preview_real_2d_line(tmp_path, run_cli):
     code, _, err = run_cli("preview", REALDATA / "ln472_old.sgy", "--out", tmp_path / "l.png")
     assert code == 0, err
     _check_png(tmp_path / "l.png", 800, 500)
+
+
+def test_vertical_axis_is_named_from_the_file_and_compare_draws_one_panel_per_volume(tmp_path, run_cli):
+    import segyio
+    from matplotlib.image import imread
+
+    from seisfuse.segy import open_volume
+    from seisfuse.viz import View, view_extent
+
+    data = cube(4, 12, 30, seed=2)
+    time_file = write_segy(tmp_path / "t.sgy", data)
+    depth_file = write_segy(tmp_path / "d.sgy", data)
+    with segyio.open(depth_file, "r+", ignore_geometry=True) as f:
+        f.text[0] = segyio.tools.create_text_header({1: "DEPTH MIGRATED VOLUME", 2: "Z DOMAIN: DEPTH (METERS)"})
+        f.bin.update(mfeet=1)
+    with open_volume(time_file) as t, open_volume(depth_file) as d:
+        assert t.vertical == ("twt", "ms") and d.vertical == ("depth", "m")
+        assert view_extent(t, View("inline", 0, "")).y_label == "time (ms)"
+        assert view_extent(d, View("inline", 0, "")).y_label == "depth (m)"
+    other = write_segy(tmp_path / "o.sgy", data * 0.5)
+    out = tmp_path / "cmp.png"
+    code, stdout, err = run_cli("compare", time_file, other, depth_file, "--section", "inline:2", "--out", out,
+                                "--titles", "input", "half", "depth")
+    assert code == 0, err
+    assert "3 volumes" in stdout and imread(out).shape[1] == 1200, "three 4-inch panels at 100 dpi"
+    code, _, err = run_cli("compare", time_file, write_segy(tmp_path / "x.sgy", cube(3, 3, 30)), "--out", tmp_path / "b.png")
+    assert code == 1 and "geometry differs" in err

@@ -9,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
-from seisfuse.cli import evaluate, export, info, predict, preview, synth
+from seisfuse.cli import compare, evaluate, export, info, predict, preview, synth
 from seisfuse.cli.common import OVERRIDE, flag
 from seisfuse.errors import SeisfuseError, SettingError
 
@@ -22,6 +22,7 @@ commands:
   synth      write a synthetic folded, faulted survey as SEG-Y
   info       describe a SEG-Y file (format, geometry, ranges, amplitudes)
   preview    draw raw | edge (| fused | difference) panels of one section as PNG
+  compare    the same section of several volumes side by side, one colour scale
   fit        train a fusion network from a YAML config (also: validate, test)
   predict    fuse SEG-Y files with a trained model (the shipped pretrained one by default)
   baseline   a classical fusion (average, laplacian, wavelet) or filter (gaussian, median, bilateral)
@@ -33,7 +34,8 @@ Run `seisfuse COMMAND --help` for the options of a command.
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "synth": synth.add, "info": info.add, "preview": preview.add, "predict": predict.add,
-    "baseline": predict.add_baseline, "evaluate": evaluate.add, "export": export.add}
+    "baseline": predict.add_baseline, "evaluate": evaluate.add, "export": export.add,
+    "compare": compare.add}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,48 @@
+"""`seisfuse compare`: the same section of several volumes side by side, on one colour scale."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from seisfuse.cli.common import add_header_args, header_bytes, parse_section
+
+
+def add(sub) -> None:
+    p = sub.add_parser("compare", help="the same section of several volumes side by side (one colour scale)",
+                       description="Draw one panel per volume at the same section, all normalized with the first "
+                                   "file's clip, so amplitudes compare directly (e.g. the input, the model's output "
+                                   "and baselines). The volumes must share the first file's geometry.")
+    p.add_argument("inputs", nargs="+", metavar="FILE.sgy")
+    p.add_argument("--section", default=None, metavar="AXIS:K",
+                   help="inline:K or crossline:K (line numbers) or time:T (ms); default: the middle inline")
+    p.add_argument("--titles", nargs="+", default=None, metavar="TITLE", help="panel titles (default: file names)")
+    p.add_argument("--out", required=True, metavar="PANEL.png")
+    p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
+    add_header_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from seisfuse.errors import SettingError
+    from seisfuse.files import check_output
+    from seisfuse.normalize import fit_normalizer
+    from seisfuse.segy import check_same_geometry, open_volume
+    from seisfuse.viz import compare_figure, save_png
+
+    check_output(args.out, args.inputs, force=args.force)
+    titles = args.titles or [Path(p).name for p in args.inputs]
+    if len(titles) != len(args.inputs):
+        raise SettingError("titles", f"{len(titles)} titles for {len(args.inputs)} files")
+    volumes = [open_volume(p, header_bytes(args)) for p in args.inputs]
+    try:
+        for v in volumes[1:]:
+            check_same_geometry(volumes[0], v)
+        view = parse_section(volumes[0], args.section)
+        fig = compare_figure(volumes, titles, view, fit_normalizer(volumes[0]))
+    finally:
+        for v in volumes:
+            v.close()
+    save_png(fig, args.out)
+    print(f"wrote {args.out}: {view.label} of {len(volumes)} volumes")
+    return 0
