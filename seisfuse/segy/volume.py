@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import segyio
 
-from seisfuse.errors import SettingError, file_error
+from seisfuse.errors import file_error
 from seisfuse.segy.formats import (
     FILE_HEADER_BYTES,
     FORMATS,
@@ -30,8 +29,7 @@ from seisfuse.segy.formats import (
     read_file_header,
 )
 from seisfuse.segy.geometry import Geometry, HeaderBytes, detect_geometry, header_bytes_from
-
-AXES = ("inline", "crossline")
+from seisfuse.segy.grid import GridVolume
 
 
 def _open_segyio(path: Path, endian: str, mode: str = "r") -> segyio.SegyFile:
@@ -53,7 +51,7 @@ def _open_segyio(path: Path, endian: str, mode: str = "r") -> segyio.SegyFile:
     return f
 
 
-class Volume:
+class Volume(GridVolume):
     """A lazy, memory-mapped post-stack SEG-Y file with its trace geometry."""
 
     #: "r" reads through segyio's memory map; writable copies ("r+") read and write their own trace table
@@ -107,12 +105,6 @@ class Volume:
             self._f.close()
         self._f = None
 
-    def __enter__(self) -> Volume:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         g = self.geometry
         return (f"Volume({self.path.name!r}, {g.kind}, {len(g.ilines)}x{len(g.xlines)} positions, "
@@ -163,69 +155,6 @@ class Volume:
         """The extended textual headers (SEG-Y rev 1), decoded as text; empty for most files."""
         return read_extended_text_headers(self.path, self.ext_headers)
 
-    @property
-    def axes(self) -> tuple[str, ...]:
-        """Section axes this file has: both for 3D, only 'inline' for a 2D line or gathers (one per gather)."""
-        return AXES if self.geometry.kind == "3d" else ("inline",)
-
-    def fusion_axes(self, axis: str) -> list[str]:
-        """The section directions to fuse for axis auto, inline, crossline or both; never one trace wide.
-
-        auto: inline sections of a 3D survey, the one line of a 2D line, of a single inline or crossline of a 3D
-        survey, or one section per gather.
-        """
-        if axis not in ("auto", "inline", "crossline", "both"):
-            raise SettingError("axis", f"must be auto, inline, crossline or both, got {axis!r}")
-        if self.geometry.kind != "3d":
-            if axis == "crossline":
-                what = "gathers have" if self.geometry.kind == "gathers" else "a 2D line has"
-                raise SettingError("axis", f"{self.path}: no crossline sections: {what} one section per line or "
-                                           "gather; use auto or inline")
-            return ["inline"]
-        if self.geometry.single_line == "crossline":
-            if axis == "inline":
-                raise SettingError("axis", f"{self.path}: a single crossline of a 3D survey: its inline sections are "
-                                           "one trace wide; use auto or crossline")
-            return ["crossline"]
-        return {"auto": ["inline"], "both": ["inline", "crossline"]}.get(axis, [axis])
-
-    def _check_axis(self, axis: str) -> None:
-        if axis not in self.axes:
-            kind = "a 2D line has only" if self.geometry.kind == "2d" else "valid axes are"
-            raise file_error(self.path, f"no {axis!r} sections: {kind} {', '.join(self.axes)}")
-
-    def n_sections(self, axis: str) -> int:
-        """Number of sections along axis."""
-        self._check_axis(axis)
-        return self.geometry.grid.shape[0 if axis == "inline" else 1]
-
-    def section_width(self, axis: str) -> int:
-        """Traces (grid positions) per section along axis."""
-        self._check_axis(axis)
-        return self.geometry.grid.shape[1 if axis == "inline" else 0]
-
-    def section_positions(self, axis: str, index: int) -> np.ndarray:
-        """Trace indices of one section (-1 where the grid has no trace)."""
-        self._check_axis(axis)
-        grid = self.geometry.grid
-        n = self.n_sections(axis)
-        if not 0 <= index < n:
-            raise file_error(self.path, f"{axis} section index {index} out of range 0..{n - 1}")
-        return grid[index] if axis == "inline" else grid[:, index]
-
-    def section_keys(self, axis: str) -> np.ndarray:
-        """Header key (line number) of each section along axis."""
-        self._check_axis(axis)
-        return self.geometry.ilines if axis == "inline" else self.geometry.xlines
-
-    def section_index(self, axis: str, key: int) -> int:
-        """Position of the section whose line number is key."""
-        keys = self.section_keys(axis)
-        hit = np.flatnonzero(keys == key)
-        if len(hit) == 0:
-            raise file_error(self.path, f"no {axis} {key}; {axis} numbers run {keys.min()}..{keys.max()}")
-        return int(hit[0])
-
     # -- reading
     def read_traces(self, idx: np.ndarray) -> np.ndarray:
         """Samples of the given trace indices (all >= 0) as float32 (len(idx), samples)."""
@@ -248,25 +177,6 @@ class Volume:
             out[a:b] = raw[first: first + (b - a)]
         return out
 
-    def section(self, axis: str, index: int) -> np.ndarray:
-        """One inline or crossline section, float32 (samples, traces); missing traces are zero."""
-        return self.section_traces(axis, index, 0, None)
-
-    def section_traces(self, axis: str, index: int, start: int, stop: int | None) -> np.ndarray:
-        """Traces start..stop of a section, float32 (samples, traces); missing traces are zero."""
-        pos = self.section_positions(axis, index)[start:stop]
-        live = pos >= 0
-        if live.all():
-            return np.ascontiguousarray(self.read_traces(pos).T)
-        out = np.zeros((self.n_samples, len(pos)), dtype=np.float32)
-        out[:, live] = self.read_traces(pos[live]).T
-        return out
-
-    def sections(self, axis: str) -> Iterator[tuple[int, np.ndarray]]:
-        """Iterate (index, section) along axis without loading the volume."""
-        for k in range(self.n_sections(axis)):
-            yield k, self.section(axis, k)
-
     def time_slice(self, sample: int) -> np.ndarray:
         """One sample of every trace on the grid, float32 (inlines, crosslines)."""
         if not 0 <= sample < self.n_samples:
@@ -276,32 +186,6 @@ class Volume:
         out = np.zeros(grid.shape, dtype=np.float32)
         out[grid >= 0] = values[grid[grid >= 0]]
         return out
-
-    def sample_index(self, time: float) -> int:
-        """Index of the sample nearest to a time (or depth) in header units."""
-        return int(np.argmin(np.abs(self.samples - time)))
-
-    def live_trace_indices(self) -> np.ndarray:
-        """Indices of all traces on the grid, sorted."""
-        grid = self.geometry.grid
-        return np.sort(grid[grid >= 0])
-
-    def scan_live(self, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray, int]:
-        """Per-trace first and last non-zero sample (-1 for dead traces) and the count of non-finite samples."""
-        first = np.full(self.n_traces, -1, dtype=np.int64)
-        last = np.full(self.n_traces, -1, dtype=np.int64)
-        nonfinite = 0
-        for a in range(0, self.n_traces, chunk):
-            block = self.read_traces(np.arange(a, min(a + chunk, self.n_traces)))
-            bad = ~np.isfinite(block)
-            nonfinite += int(bad.sum())
-            nz = (block != 0) & ~bad
-            live = nz.any(axis=1)
-            f = np.argmax(nz, axis=1)
-            lst = self.n_samples - 1 - np.argmax(nz[:, ::-1], axis=1)
-            first[a: a + len(block)] = np.where(live, f, -1)
-            last[a: a + len(block)] = np.where(live, lst, -1)
-        return first, last, nonfinite
 
     def _memmap(self) -> np.memmap:
         """The trace table as a structured numpy memmap (header bytes, samples), writable in r+ mode."""
