@@ -20,7 +20,7 @@ import numpy as np
 from seisfuse.branches import Branches, BranchSettings
 from seisfuse.metrics import REFERENCE, SUITE, fusion_metrics
 from seisfuse.normalize import fit_normalizer
-from seisfuse.segy import HeaderBytes, Volume, check_same_geometry, open_volume
+from seisfuse.segy import GridVolume, HeaderBytes, check_same_geometry, open_volume
 
 #: Columns of the printed table (all metrics go to JSON).
 TABLE = ["Qabf", "MI", "EN", "SD", "SF", "VIF", "SSIM_raw", "SSIM_clean", "PSNR_clean", "SNR_clean", "Qabf_clean",
@@ -95,7 +95,7 @@ class Evaluation:
         return "\n".join(lines)
 
 
-def sample_sections(volume: Volume, axis: str, n: int) -> list[int]:
+def sample_sections(volume: GridVolume, axis: str, n: int) -> list[int]:
     """n section indices spread evenly along an axis (all of them if there are fewer)."""
     total = volume.n_sections(axis)
     return sorted({int(round(x)) for x in np.linspace(0, total - 1, num=min(n, total))})

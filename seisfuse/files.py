@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (
         src_path = Path(src)
         if out_path.resolve() == src_path.resolve() or _same_file(out_path, src_path):
             raise file_error(out_path, f"output is the input file {src_path}; choose another output name")
-    if out_path.is_dir():
+    if out_path.is_dir() and out_path.suffix.lower() != ".mdio":
         raise file_error(out_path, "output is a directory; give a file name")
     if out_path.exists() and not force:
         raise file_error(out_path, "output exists; pass --force to overwrite it")
@@ -38,9 +39,13 @@ def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (
     return out_path
 
 
-def temp_path_for(out: str | os.PathLike) -> Path:
-    """A new, unique temporary file name in the same folder as out."""
+def temp_path_for(out: str | os.PathLike, folder: bool = False) -> Path:
+    """A new, unique temporary file (or folder) in the same folder as out."""
     out_path = Path(out)
+    if folder:
+        tmp = tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent or ".")
+        os.chmod(tmp, 0o777 & ~_umask())
+        return Path(tmp)
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent or ".")
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes owner-only files; outputs get the usual permissions
@@ -55,11 +60,20 @@ def _umask() -> int:
 
 
 def finish_output(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
-    """Rename a finished temporary file to its final name: data and rename made durable (fsync), so shared
-    filesystems (Lustre, GPFS) never show a renamed but incomplete file."""
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
+    """Rename a finished temporary file (or folder) to its final name: data and rename made durable (fsync), so
+    shared filesystems (Lustre, GPFS) never show a renamed but incomplete output."""
+    tmp, out = Path(tmp), Path(out)
+    for f in ([p for p in tmp.rglob("*") if p.is_file()] if tmp.is_dir() else [tmp]):
+        with open(f, "rb+") as fh:
+            os.fsync(fh.fileno())
+    if tmp.is_dir() and out.is_dir():  # replacing a folder (--force): move the old one aside first
+        old = temp_path_for(out, folder=True)
+        os.rmdir(old)
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
     with contextlib.suppress(OSError):  # not every filesystem lets a folder be opened for fsync
         fd = os.open(Path(out).parent or ".", os.O_RDONLY)
         try:
@@ -73,8 +87,11 @@ def remove_stale_parts(out: str | os.PathLike) -> list[Path]:
     out_path = Path(out)
     stale = sorted(out_path.parent.glob(f".{out_path.name}.*.part"))
     for p in stale:
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
     return stale
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from seisfuse.errors import file_error
-from seisfuse.segy import Volume
+from seisfuse.segy import GridVolume
 
 DEFAULT_PERCENTILE = 99.5
 DEFAULT_SAMPLE_TRACES = 2000
@@ -49,7 +49,7 @@ class AmplitudeStats:
         return asdict(self)
 
 
-def sample_traces(volume: Volume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
+def sample_traces(volume: GridVolume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
     """Read a reproducible random sample of the volume's traces, in file order."""
     live = volume.live_trace_indices()
     if len(live) > n_traces:
@@ -57,7 +57,7 @@ def sample_traces(volume: Volume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: i
     return volume.read_traces(live)
 
 
-def amplitude_stats(volume: Volume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0,
+def amplitude_stats(volume: GridVolume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0,
                     percentiles: tuple[float, ...] = (50.0, 99.0, DEFAULT_PERCENTILE, 99.9)) -> AmplitudeStats:
     """Statistics of |amplitude| and amplitude over a sample of non-dead traces (float64)."""
     traces, nonfinite = sanitize(sample_traces(volume, n_traces, seed))
@@ -106,7 +106,7 @@ class Normalizer:
         return {"clip": float(self.clip), "percentile": float(self.percentile)}
 
 
-def fit_normalizer(volume: Volume, percentile: float = DEFAULT_PERCENTILE, n_traces: int = DEFAULT_SAMPLE_TRACES,
+def fit_normalizer(volume: GridVolume, percentile: float = DEFAULT_PERCENTILE, n_traces: int = DEFAULT_SAMPLE_TRACES,
                    seed: int = 0) -> Normalizer:
     """Estimate the clip of a volume from a sample of its live traces."""
     if not 50.0 <= percentile <= 100.0:

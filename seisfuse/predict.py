@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,12 +36,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from seisfuse.branches import Branches, BranchSettings
-from seisfuse.errors import SeisfuseError, SettingError
+from seisfuse.errors import SeisfuseError, SettingError, file_error
 from seisfuse.files import check_output, finish_output, remove_stale_parts, temp_path_for
 from seisfuse.models.baselines import BASELINES, method
 from seisfuse.normalize import fit_normalizer
 from seisfuse.ranks import FabricRanks, Ranks
-from seisfuse.segy import HeaderBytes, OutputVolume, Volume, create_output, open_volume
+from seisfuse.segy import GridVolume, HeaderBytes, create_output, is_mdio, open_volume, reopen_output
 from seisfuse.weights import ModelFile, load_model_file
 
 DEFAULT_TILE = 1024
@@ -180,11 +181,11 @@ class _File:
     index: int
     input: Path
     output: Path
-    volume: Volume | None = None
+    volume: GridVolume | None = None
     branches: Branches | None = None
     axes: list[str] = field(default_factory=list)
     tmp: Path | None = None
-    out: OutputVolume | None = None
+    out: Any = None  # the output being written (SEG-Y or MDIO)
     result: FileResult | None = None
     started: float = 0.0
     todo: int = 0
@@ -263,6 +264,9 @@ class Predictor:
                 return
             check_output(f.output, [f.input], force=o.force)
             f.volume = open_volume(f.input, o.header_bytes)
+            if is_mdio(f.input) != is_mdio(f.output):
+                raise file_error(f.output, "an MDIO input is written as MDIO and SEG-Y as SEG-Y: name the output "
+                                           + ("*.mdio" if is_mdio(f.input) else "*.sgy"))
             f.axes = f.volume.fusion_axes(o.axis)
         except SeisfuseError as exc:
             f.result = FileResult(f.input, f.output, "failed", error=getattr(exc, "problem", str(exc)),
@@ -378,11 +382,11 @@ class Predictor:
         f.started = time.perf_counter()
         if f.owner:
             remove_stale_parts(f.output)
-            f.tmp = temp_path_for(f.output)
+            f.tmp = temp_path_for(f.output, folder=is_mdio(f.input))
             create_output(f.volume, f.tmp).close()
         if split_sections:
             f.tmp = Path(self.ranks.broadcast(str(f.tmp) if f.tmp else None))
-        f.out = OutputVolume.reopen(f.tmp, f.volume)
+        f.out = reopen_output(f.tmp, f.volume)
 
     def _write(self, f: _File, axis: str, k: int, fused: np.ndarray, dead: np.ndarray, average: bool) -> None:
         amp = f.branches.normalizer.inverse(fused)
@@ -414,6 +418,8 @@ class Predictor:
                 f.out.close()
             f.out = None
         if f.tmp is not None and f.owner:
+            if f.tmp.is_dir():
+                shutil.rmtree(f.tmp, ignore_errors=True)
             with contextlib.suppress(FileNotFoundError):
                 f.tmp.unlink()
         f.tmp = None

@@ -15,7 +15,7 @@ from seisfuse.branches import Branches
 from seisfuse.edges import MAGNITUDE
 from seisfuse.files import atomic_output
 from seisfuse.normalize import Normalizer
-from seisfuse.segy import Volume
+from seisfuse.segy import GridVolume
 
 DIFFERENCE = "difference"
 
@@ -93,14 +93,14 @@ class View:
     label: str
 
 
-def read_view(volume: Volume, view: View) -> np.ndarray:
+def read_view(volume: GridVolume, view: View) -> np.ndarray:
     """The samples of a view: (samples, traces) for lines, (inlines, crosslines) for time slices."""
     if view.axis == "time":
         return volume.time_slice(view.index)
     return volume.section(view.axis, view.index)
 
 
-def view_extent(volume: Volume, view: View) -> Extent:
+def view_extent(volume: GridVolume, view: View) -> Extent:
     """Axis labels and ranges of a view in header units (line numbers, ms)."""
     g = volume.geometry
     if view.axis == "time":
@@ -113,7 +113,7 @@ def view_extent(volume: Volume, view: View) -> Extent:
     return Extent(name, keys[0], keys[-1], label, volume.samples[0], volume.samples[-1])
 
 
-def preview_figure(volume: Volume, view: View, branches: Branches,
+def preview_figure(volume: GridVolume, view: View, branches: Branches,
                    fuse: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
                    fused_title: str = "fused") -> Figure:
     """raw | edge panels of one section, plus fused | fused - raw when a fusion function is given."""
@@ -127,7 +127,7 @@ def preview_figure(volume: Volume, view: View, branches: Branches,
     return render(panels, view_extent(volume, view), title)
 
 
-def compare_figure(volumes: list[Volume], titles: list[str], view: View, normalizer: Normalizer) -> Figure:
+def compare_figure(volumes: list[GridVolume], titles: list[str], view: View, normalizer: Normalizer) -> Figure:
     """One panel per volume at the same section, all mapped with one normalizer (the same colour scale)."""
     panels = [Panel(t, normalizer.forward(read_view(v, view))) for v, t in zip(volumes, titles, strict=True)]
     return render(panels, view_extent(volumes[0], view), f"{view.label} | colour scale: clip {normalizer.clip:.4g} "

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse.files import atomic_output
-from seisfuse.segy import Volume
+from seisfuse.segy import GridVolume
 
 
 def cache_file_for(path: str, cache_dir: str, header_key: str, suffix: str = ".npy") -> Path:
@@ -18,7 +18,7 @@ def cache_file_for(path: str, cache_dir: str, header_key: str, suffix: str = ".n
     return Path(cache_dir) / f"{Path(path).stem}-{digest[:12]}{suffix}"
 
 
-def build_cache(volume: Volume, target: Path) -> None:
+def build_cache(volume: GridVolume, target: Path) -> None:
     """Write a volume as an (inlines, crosslines, samples) float32 .npy, atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
     g = volume.geometry

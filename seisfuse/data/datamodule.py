@@ -52,7 +52,7 @@ from seisfuse.data.synthetic import (
 from seisfuse.edges import DEFAULT_PIPELINE
 from seisfuse.errors import SeisfuseError, file_error
 from seisfuse.normalize import DEFAULT_PERCENTILE, fit_normalizer
-from seisfuse.segy import Volume, header_bytes_from
+from seisfuse.segy import GridVolume, header_bytes_from, open_volume
 
 
 class SeismicDataModule(pl.LightningDataModule):
@@ -150,7 +150,7 @@ class SeismicDataModule(pl.LightningDataModule):
         for path in self.train_paths + self.val_paths + self.test_paths:
             self._ensure_cache(path)
 
-    def _ensure_cache(self, path: str, volume: Volume | None = None) -> str | None:
+    def _ensure_cache(self, path: str, volume: GridVolume | None = None) -> str | None:
         """The cache file of path, built first if missing; None without data.cache_dir."""
         if not self.hparams.cache_dir:
             return None
@@ -159,12 +159,12 @@ class SeismicDataModule(pl.LightningDataModule):
             if volume is not None:
                 build_cache(volume, target)
             else:
-                with Volume(path, self.header_bytes) as vol:
+                with open_volume(path, self.header_bytes) as vol:
                     build_cache(vol, target)
         return str(target)
 
     def _open(self, path: str) -> SurveyFile:
-        vol = Volume(path, self.header_bytes)
+        vol = open_volume(path, self.header_bytes)
         norm = fit_normalizer(vol, self.branch_settings.clip_percentile, seed=self.hparams.seed)
         first = last = None
         if self.hparams.min_live_fraction > 0:

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 
 from seisfuse.branches import Branches
 from seisfuse.data.index import AXIS_NAMES
-from seisfuse.segy import Volume
+from seisfuse.segy import GridVolume
 
 
 @dataclass
@@ -21,7 +21,7 @@ class SurveyFile:
     """One SEG-Y file prepared for sampling: volume, its branches, live-sample ranges, optional cache."""
 
     path: str
-    volume: Volume
+    volume: GridVolume
     branches: Branches
     first_live: np.ndarray | None = None  # per trace: first non-zero sample (-1 dead)
     last_live: np.ndarray | None = None

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse.errors import SeisfuseError, file_error
-from seisfuse.segy import Volume
+from seisfuse.segy import GridVolume
 
 AXIS_IDS = {"inline": 0, "crossline": 1}
 AXIS_NAMES = {v: k for k, v in AXIS_IDS.items()}
@@ -76,7 +76,7 @@ class Region:
     hi: int
 
 
-def split_length(volume: Volume) -> int:
+def split_length(volume: GridVolume) -> int:
     """Positions along the split direction: inlines of a 3D survey (or gathers), traces of a 2D line."""
     g = volume.geometry
     return g.grid.shape[1] if g.kind == "2d" else g.grid.shape[0]
@@ -106,7 +106,7 @@ class Sampling:
     min_live_fraction: float
 
 
-def index_file(f: int, volume: Volume, sampling: Sampling, regions: dict[str, Region],
+def index_file(f: int, volume: GridVolume, sampling: Sampling, regions: dict[str, Region],
                live: tuple[np.ndarray, np.ndarray] | None) -> dict[str, np.ndarray]:
     """Patch rows of one file per region name; live = per-trace (first, last) live sample, or None to keep all."""
     p = sampling.patch

@@ -198,12 +198,16 @@ class Volume(GridVolume):
         return self._mm
 
 
-def open_volume(path: str | os.PathLike, header_bytes: HeaderBytes | str | None = None) -> Volume:
-    """Open a SEG-Y file read-only, with a one-line error for anything that is not usable post-stack SEG-Y."""
+def open_volume(path: str | os.PathLike, header_bytes: HeaderBytes | str | None = None) -> GridVolume:
+    """Open a SEG-Y file (or an MDIO dataset) read-only, with a one-line error for anything unusable."""
+    from seisfuse.segy.mdio import MdioVolume, is_mdio
+
+    if is_mdio(path):
+        return MdioVolume(path)
     return Volume(path, header_bytes)
 
 
-def check_same_geometry(reference: Volume, other: Volume) -> None:
+def check_same_geometry(reference: GridVolume, other: GridVolume) -> None:
     """Raise when two files do not hold the same traces on the same grid."""
     same = (reference.n_samples == other.n_samples and
             np.array_equal(reference.geometry.grid >= 0, other.geometry.grid >= 0) and

@@ -15,6 +15,8 @@ import numpy as np
 
 from seisfuse.errors import SeisfuseError
 from seisfuse.segy.formats import FLOAT_FORMATS, FORMATS, IBM_FLOAT, IEEE_FLOAT, TEXT_HEADER_BYTES, TRACE_HEADER_BYTES
+from seisfuse.segy.grid import GridVolume
+from seisfuse.segy.mdio import MdioOutput, MdioVolume, create_mdio_output
 from seisfuse.segy.volume import Volume
 
 
@@ -75,8 +77,10 @@ def _copy_as_ieee(src: Volume, dst: Path, chunk: int = 8192) -> None:
     del src_mm
 
 
-def create_output(source: Volume, dst: str | os.PathLike) -> OutputVolume:
-    """Make dst a copy of source with float samples and open it for writing new samples."""
+def create_output(source: GridVolume, dst: str | os.PathLike) -> OutputVolume | MdioOutput:
+    """Make dst a copy of source with float samples and open it for writing new samples (MDIO: a folder)."""
+    if isinstance(source, MdioVolume):
+        return create_mdio_output(source, dst)
     dst = Path(dst)
     if source.format in FLOAT_FORMATS:
         shutil.copyfile(source.path, dst)
@@ -89,3 +93,8 @@ def create_output(source: Volume, dst: str | os.PathLike) -> OutputVolume:
         if not np.array_equal(via_segyio, out.read_traces(np.array(probe)), equal_nan=True):
             raise SeisfuseError(f"{source.path}: trace layout not understood (extended headers?); cannot write a copy")
     return out
+
+
+def reopen_output(path: str | os.PathLike, like: GridVolume) -> OutputVolume | MdioOutput:
+    """Open an output that create_output made from `like` (in this or another process)."""
+    return (MdioOutput if isinstance(like, MdioVolume) else OutputVolume).reopen(path, like)

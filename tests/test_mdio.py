@@ -1,0 +1,70 @@
+"""MDIO input and output: ingested with MDIO's own segy_to_mdio, fused equal to the SEG-Y, headers kept."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from seisfuse.segy import is_mdio, open_volume
+from seisfuse.synth import SynthConfig, make_survey, write_volume
+
+mdio = pytest.importorskip("mdio", reason="the mdio extra (pip install 'seisfuse[mdio]') is not installed")
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """A synthetic SEG-Y and its MDIO copy made by MDIO's ingestion (PostStack3DTime, SEG-Y rev 1 bytes)."""
+    from mdio.builder.template_registry import get_template
+    from segy.standards import get_segy_standard
+
+    folder = tmp_path_factory.mktemp("mdio")
+    sgy = folder / "s.sgy"
+    cfg = SynthConfig(inlines=6, crosslines=20, samples=40, faults=1, seed=21)
+    write_volume(sgy, make_survey(cfg).seismic, cfg)
+    out = folder / "s.mdio"
+    mdio.segy_to_mdio(segy_spec=get_segy_standard(1.0), mdio_template=get_template("PostStack3DTime"),
+                      input_path=sgy, output_path=out, overwrite=True)
+    return sgy, out
+
+
+def test_mdio_sections_equal_the_segy(pair):
+    sgy, md = pair
+    assert is_mdio(md) and not is_mdio(sgy)
+    with open_volume(sgy) as a, open_volume(md) as b:
+        assert b.axes == a.axes and list(b.geometry.ilines) == list(a.geometry.ilines)
+        assert b.vertical == ("twt", "ms") and b.dt_ms == a.dt_ms
+        for axis in a.axes:
+            for k in range(a.n_sections(axis)):
+                np.testing.assert_array_equal(b.section(axis, k), a.section(axis, k))
+        np.testing.assert_array_equal(b.time_slice(7), a.time_slice(7))
+        np.testing.assert_array_equal(b.read_traces(np.array([3, 4, 40, 41, 99])), a.read_traces(np.array([3, 4, 40, 41, 99])))
+
+
+def test_fusing_the_mdio_copy_equals_fusing_the_segy(trained, pair, tmp_path, run_cli):
+    sgy, md = pair
+    for src, out in ((sgy, tmp_path / "f.sgy"), (md, tmp_path / "f.mdio")):
+        code, stdout, err = run_cli("predict", "--ckpt", trained, "--input", src, "--output", out, "--axis", "both",
+                                    "--num-workers", "0", "--quiet")
+        assert code == 0, err
+    assert not list(tmp_path.glob(".*.part")), "no temporary folder left"
+    with open_volume(tmp_path / "f.sgy") as a, open_volume(tmp_path / "f.mdio") as b:
+        for k in range(a.n_sections("inline")):
+            np.testing.assert_allclose(b.section("inline", k), a.section("inline", k), rtol=1e-5, atol=1e-5)
+    import zarr
+
+    src, fused = zarr.open_group(str(md), mode="r"), zarr.open_group(str(tmp_path / "f.mdio"), mode="r")
+    assert np.array_equal(src["headers"][:], fused["headers"][:]) and np.array_equal(src["trace_mask"][:],
+                                                                                       fused["trace_mask"][:])
+    assert not np.array_equal(src["amplitude"][:], fused["amplitude"][:])
+    code, _, err = run_cli("predict", "--ckpt", trained, "--input", md, "--output", tmp_path / "x.sgy")
+    assert code == 1 and "name the output *.mdio" in err
+    code, out, err = run_cli("evaluate", "--input", md, "--fused", tmp_path / "f.mdio", "--sections", "2")
+    assert code == 0 and "f.mdio" in out, err
+
+
+def test_without_the_extra_a_clear_message(pair, monkeypatch, run_cli):
+    monkeypatch.setitem(sys.modules, "mdio", None)  # as if multidimio were not installed
+    code, _, err = run_cli("info", pair[1], "--no-scan")
+    assert code == 1 and "pip install 'seisfuse[mdio]'" in err and len(err.strip().splitlines()) == 1
