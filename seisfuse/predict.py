@@ -142,6 +142,7 @@ class PredictOptions:
     tile: int = DEFAULT_TILE
     overlap: int = DEFAULT_OVERLAP
     precision: str = "32"
+    block_mb: int = 128  # strided sections (e.g. crosslines of an inline-sorted file) are read in blocks this big
     force: bool = False
     skip_existing: bool = False
     header_bytes: HeaderBytes | None = None
@@ -193,33 +194,42 @@ class _File:
 
 
 class SectionDataset(Dataset):
-    """Whole sections (file, axis, index) normalized into (raw, edge) pairs, with their dead-trace mask."""
+    """Groups of whole sections (file, axis, indices) as normalized (raw, edge) pairs with dead-trace masks.
 
-    def __init__(self, files: Sequence[_File], keys: Sequence[tuple[int, str, int]]) -> None:
+    A group is a batch of sections, or, along a strided axis (crosslines of an inline-sorted SEG-Y file), a
+    block read in one pass over the file (GridVolume.section_block), so a crossline pass over a file larger
+    than memory reads it once per block, not once per section.
+    """
+
+    def __init__(self, files: Sequence[_File], groups: Sequence[tuple[int, str, list[int]]]) -> None:
         self.files = {f.index: (f.volume, f.branches) for f in files if f.volume is not None}
-        self.keys = list(keys)
+        self.groups = list(groups)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.groups)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        f, axis, k = self.keys[i]
+        f, axis, ks = self.groups[i]
         volume, branches = self.files[f]
-        section = volume.section(axis, k)
-        dead = ~np.any(np.isfinite(section) & (section != 0), axis=0)
-        raw, edge = branches.pair(section)
-        return {"key": i, "raw": torch.from_numpy(raw)[None], "edge": torch.from_numpy(edge)[None],
-                "dead": torch.from_numpy(dead)}
+        sections = volume.section_block(axis, ks) if volume.strided(axis) else [volume.section(axis, k) for k in ks]
+        raws, edges, deads = [], [], []
+        for section in sections:
+            raw, edge = branches.pair(section)
+            raws.append(raw)
+            edges.append(edge)
+            deads.append(~np.any(np.isfinite(section) & (section != 0), axis=0))
+        return {"group": i, "raw": torch.from_numpy(np.stack(raws))[:, None],
+                "edge": torch.from_numpy(np.stack(edges))[:, None], "dead": torch.from_numpy(np.stack(deads))}
 
 
 @dataclass
 class _Step:
-    """A run of batches of one (file, pass), then optionally a barrier: the unit of the schedule."""
+    """The groups of sections of one (file, pass) this rank fuses, then optionally a barrier."""
 
     file: _File
     axis: str
     average: bool
-    batches: list[list[int]]
+    groups: list[list[int]]
     sync: bool
     last: bool  # the file's last pass
 
@@ -276,18 +286,24 @@ class Predictor:
                 f.volume = None
 
     def _schedule(self, files: list[_File], split_sections: bool) -> list[_Step]:
-        """This rank's batches: per file and pass, the sections it fuses, in order."""
+        """This rank's groups of sections: per file and pass, the sections it fuses, in order."""
         world, rank, bs = self.ranks.world_size, self.ranks.rank, self.options.batch_size
         steps = []
         for f in files:
             mine = split_sections or f.index % world == rank
             for p, axis in enumerate(f.axes):
                 n = f.volume.n_sections(axis)
-                ks = [k for k in range(n) if k % world == rank] if split_sections else (list(range(n)) if mine else [])
+                if split_sections:  # contiguous shares, so strided blocks stay contiguous
+                    ks = list(range(n * rank // world, n * (rank + 1) // world))
+                else:
+                    ks = list(range(n)) if mine else []
                 if not ks and not split_sections:
                     continue
-                steps.append(_Step(f, axis, p > 0, [ks[i:i + bs] for i in range(0, len(ks), bs)], split_sections,
-                                   p == len(f.axes) - 1))
+                size = bs
+                if f.volume.strided(axis):
+                    size = max(bs, f.volume.block_size(axis, self.options.block_mb * 2**20) // bs * bs)
+                steps.append(_Step(f, axis, p > 0, [ks[i:i + size] for i in range(0, len(ks), size)],
+                                   split_sections, p == len(f.axes) - 1))
         return steps
 
     # -------------------------------------------------------- running
@@ -309,15 +325,8 @@ class Predictor:
             if works_here:  # every rank of a shared file normalizes it the same way (the clip is deterministic)
                 f.branches = Branches(self.fuser.settings, fit_normalizer(f.volume, self.fuser.settings.clip_percentile))
         steps = self._schedule(live, split_sections)
-        keys: list[tuple[int, str, int]] = []  # dataset items, in the order the schedule fuses them
-        for step in steps:
-            numbered = []
-            for ks in step.batches:
-                numbered.append(list(range(len(keys), len(keys) + len(ks))))
-                keys.extend((step.file.index, step.axis, k) for k in ks)
-            step.batches = numbered
         try:
-            self._fuse(steps, keys, live, split_sections)
+            self._fuse(steps, live)
         finally:
             for f in live:
                 self._abandon(f)
@@ -328,29 +337,28 @@ class Predictor:
                 f.result = FileResult(f.input, f.output, "written by another rank")
         return [f.result for f in files]
 
-    def _fuse(self, steps: list[_Step], keys: list[tuple[int, str, int]], live: list[_File],
-              split_sections: bool) -> None:
+    def _fuse(self, steps: list[_Step], live: list[_File]) -> None:
         o = self.options
-        dataset = SectionDataset(live, keys)
-        loader = DataLoader(dataset, batch_sampler=[b for s in steps for b in s.batches],
-                            num_workers=o.num_workers if len(keys) > o.batch_size else 0,
-                            pin_memory=self.device.type == "cuda") if keys else None
-        batches: Iterator[dict[str, Any]] = iter(loader) if loader is not None else iter(())
-        bar = self._bar(sum(len(k) for s in steps for k in s.batches))
+        groups = [(s.file.index, s.axis, ks) for s in steps for ks in s.groups]
+        dataset = SectionDataset(live, groups)
+        loader = DataLoader(dataset, batch_size=None, shuffle=False, pin_memory=self.device.type == "cuda",
+                            num_workers=o.num_workers if len(groups) > 1 else 0) if groups else None
+        items: Iterator[dict[str, Any]] = iter(loader) if loader is not None else iter(())
+        bar = self._bar(sum(len(ks) for _, _, ks in groups))
         current: _File | None = None
-        for step in steps:  # a step with no batches still takes part in its barrier
+        for step in steps:  # a step with no groups still takes part in its barrier
             f = step.file
             if f is not current:
-                self._start(f, step, split_sections)
+                self._start(f, step)
                 current = f
-            for _ in step.batches:
-                batch = next(batches)
-                fused = self._forward(batch)
-                for i, key in enumerate(batch["key"].tolist()):
-                    _, axis, k = keys[key]
-                    self._write(f, axis, k, fused[i], batch["dead"][i].numpy(), step.average)
+            for ks in step.groups:
+                item = next(items)
+                for a in range(0, len(ks), o.batch_size):  # forward batches of a group (a block is several)
+                    fused = self._forward(item["raw"][a:a + o.batch_size], item["edge"][a:a + o.batch_size])
+                    for i, k in enumerate(ks[a:a + o.batch_size]):
+                        self._write(f, step.axis, k, fused[i], item["dead"][a + i].numpy(), step.average)
                 if bar is not None:
-                    bar.update(len(batch["key"]))
+                    bar.update(len(ks))
             if f.out is not None:
                 f.out.flush()
             if step.sync:
@@ -368,23 +376,23 @@ class Predictor:
         label = "sections" if self.ranks.world_size == 1 else f"sections (rank 0 of {self.ranks.world_size})"
         return tqdm(total=total, desc=label, unit="section", leave=False, disable=None)
 
-    def _forward(self, batch: dict[str, Any]) -> np.ndarray:
+    def _forward(self, raw: torch.Tensor, edge: torch.Tensor) -> np.ndarray:
         """Fused (B, H, W) in [0, 1] on the CPU."""
-        raw = batch["raw"].to(self.device, non_blocking=True)
-        edge = batch["edge"].to(self.device, non_blocking=True)
+        raw = raw.to(self.device, non_blocking=True)
+        edge = edge.to(self.device, non_blocking=True)
         dtype = PRECISIONS[self.options.precision]
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
             out = tiled(self.fuser.fn, raw, edge, self.options.tile, self.options.overlap)
         return out.float().clamp(0.0, 1.0)[:, 0].cpu().numpy()
 
-    def _start(self, f: _File, step: _Step, split_sections: bool) -> None:
+    def _start(self, f: _File, step: _Step) -> None:
         """Create the file's output (rank zero, or the owning rank) and open it for writing here."""
         f.started = time.perf_counter()
         if f.owner:
             remove_stale_parts(f.output)
             f.tmp = temp_path_for(f.output, folder=is_mdio(f.input))
             create_output(f.volume, f.tmp).close()
-        if split_sections:
+        if step.sync:  # sections of this file are split across ranks: they all write into rank zero's output
             f.tmp = Path(self.ranks.broadcast(str(f.tmp) if f.tmp else None))
         f.out = reopen_output(f.tmp, f.volume)
 

@@ -325,3 +325,24 @@ def test_extended_textual_headers_are_read_shown_and_kept(tmp_path, run_cli, n_e
     assert trace_headers(out_path, ext_headers=n_ext) == trace_headers(path, ext_headers=n_ext)
     with open_volume(out_path) as vol:
         assert np.all(vol.section("inline", 3) == 3.0)
+
+
+@pytest.mark.parametrize("sorting", ["inline", "crossline"])
+def test_strided_sections_are_read_in_blocks_equal_to_single_reads(tmp_path, sorting, monkeypatch):
+    from seisfuse.segy.volume import Volume
+
+    data = cube(6, 9, 12, seed=2)
+    path = write_segy(tmp_path / "v.sgy", data, sorting=sorting, missing={(1, 2), (4, 7)})
+    with open_volume(path) as vol:
+        strided = "crossline" if sorting == "inline" else "inline"
+        assert vol.strided(strided) and not vol.strided("inline" if strided == "crossline" else "crossline")
+        width = vol.section_width(strided)
+        calls = []
+        original = Volume.read_traces
+        monkeypatch.setattr(Volume, "read_traces", lambda self, idx: calls.append(len(idx)) or original(self, idx))
+        blocks = dict(vol.sections_in_blocks(strided, max_bytes=3 * width * 12 * 4))  # 3 sections per block
+        n = vol.n_sections(strided)
+        assert len(calls) == -(-n // 3), "one read per block of 3 sections"
+        monkeypatch.setattr(Volume, "read_traces", original)
+        for k in range(n):
+            np.testing.assert_array_equal(blocks[k], vol.section(strided, k))

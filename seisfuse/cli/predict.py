@@ -58,6 +58,9 @@ def add(sub) -> None:
     p.add_argument("--tile", type=int, default=1024, metavar="PX",
                    help="sections larger than this are fused in overlapping tiles (default 1024)")
     p.add_argument("--overlap", type=int, default=64, metavar="PX", help="tile overlap (default 64)")
+    p.add_argument("--block-mb", type=int, default=128, metavar="MB",
+                   help="crossline sections of inline-sorted files (and the reverse) are read in blocks this big, "
+                        "one pass over the file per block (default 128)")
     p.set_defaults(func=run_predict)
 
 
@@ -120,7 +123,7 @@ def stream(fuser, args: argparse.Namespace, **predictor) -> int:
 
     options = PredictOptions(axis=args.axis, batch_size=args.batch_size, num_workers=args.num_workers,
                              force=args.force, skip_existing=args.skip_existing, header_bytes=header_bytes(args),
-                             **{k: getattr(args, k) for k in ("tile", "overlap", "precision") if hasattr(args, k)})
+                             **{k: getattr(args, k) for k in ("tile", "overlap", "precision", "block_mb") if hasattr(args, k)})
     jobs = jobs_from(args)
     run = Predictor(fuser, options, progress=not args.quiet, verbose=args.verbose,
                     on_file=lambda r: print(file_line(r), flush=True), **predictor)

@@ -147,3 +147,37 @@ class GridVolume:
             first[a: a + len(block)] = np.where(live, f, -1)
             last[a: a + len(block)] = np.where(live, lst, -1)
         return first, last, nonfinite
+
+    def strided(self, axis: str) -> bool:
+        """True when a section along axis gathers traces spread over the file (crosslines of an inline-sorted
+        file, inlines of a crossline-sorted one): such sections are best read in blocks."""
+        sorting = getattr(self.geometry, "sorting", "inline")
+        return self.geometry.kind == "3d" and (sorting == "unsorted" or (sorting == "inline") == (axis == "crossline"))
+
+    def section_block(self, axis: str, indices: list[int]) -> np.ndarray:
+        """Several sections (len(indices), samples, traces) in one read: file order, contiguous runs together."""
+        grid = self.geometry.grid
+        pos = grid[:, indices].T if axis == "crossline" else grid[indices, :]  # (sections, traces)
+        out = np.zeros((len(indices), pos.shape[1], self.n_samples), dtype=np.float32)
+        live = pos >= 0
+        flat = pos[live]
+        order = np.argsort(flat, kind="stable")
+        data = np.empty((len(flat), self.n_samples), dtype=np.float32)
+        data[order] = self.read_traces(flat[order])
+        out[live] = data
+        return np.ascontiguousarray(out.transpose(0, 2, 1))
+
+    def block_size(self, axis: str, max_bytes: int) -> int:
+        """Sections per block so that a block of float32 sections stays under max_bytes (at least 1)."""
+        per_section = self.n_samples * self.section_width(axis) * 4
+        return max(1, int(max_bytes // max(per_section, 1)))
+
+    def sections_in_blocks(self, axis: str, max_bytes: int = 128 * 2**20) -> Iterator[tuple[int, np.ndarray]]:
+        """Iterate (index, section) along axis, strided axes read in blocks: one pass over the file per block."""
+        if not self.strided(axis):
+            yield from self.sections(axis)
+            return
+        n, b = self.n_sections(axis), self.block_size(axis, max_bytes)
+        for start in range(0, n, b):
+            ks = list(range(start, min(n, start + b)))
+            yield from zip(ks, self.section_block(axis, ks), strict=True)

@@ -139,6 +139,10 @@ class MdioVolume(GridVolume):
         block[pos < 0] = 0.0
         return np.ascontiguousarray(block.T)
 
+    def strided(self, axis: str) -> bool:
+        """Chunked bricks: every direction reads alike."""
+        return False
+
     def time_slice(self, sample: int) -> np.ndarray:
         """One sample of every position, (inlines, crosslines)."""
         if not 0 <= sample < self.n_samples:
