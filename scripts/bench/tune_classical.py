@@ -11,7 +11,6 @@ uses by default (seisfuse.models.baselines.TUNED); rerun this after changing the
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 
 import numpy as np
@@ -19,14 +18,7 @@ import numpy as np
 from seisfuse.branches import BranchSettings
 from seisfuse.data.synthetic import SyntheticData, SyntheticPatches
 from seisfuse.metrics import ssim
-from seisfuse.models.baselines import FILTERS
-
-GRID = {
-    "gaussian": [{"sigma": s} for s in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)],
-    "median": [{"size": k} for k in (3, 5)],
-    "bilateral": [{"diameter": d, "sigma_color": c, "sigma_space": s}
-                  for d, c, s in itertools.product((5, 7, 9), (0.05, 0.1, 0.2, 0.3, 0.5), (1.5, 3.0))],
-}
+from seisfuse.models.baselines import FILTERS, GRID
 
 
 def main() -> None:

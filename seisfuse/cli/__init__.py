@@ -9,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
-from seisfuse.cli import compare, evaluate, export, info, predict, preview, synth
+from seisfuse.cli import benchmark, compare, evaluate, export, info, predict, preview, synth
 from seisfuse.cli.common import OVERRIDE, flag
 from seisfuse.errors import SeisfuseError, SettingError
 
@@ -27,6 +27,7 @@ commands:
   predict    fuse SEG-Y files with a trained model (the shipped pretrained one by default)
   baseline   a classical fusion (average, laplacian, wavelet) or filter (gaussian, median, bilateral)
   evaluate   fusion metrics of fused volumes against their input
+  benchmark  the semi-real protocol: real files + seeded noise, scored against the originals
   export     a weights-only model file from a checkpoint (logged to W&B as an artifact)
 
 Run `seisfuse COMMAND --help` for the options of a command.
@@ -35,7 +36,7 @@ Run `seisfuse COMMAND --help` for the options of a command.
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "synth": synth.add, "info": info.add, "preview": preview.add, "predict": predict.add,
     "baseline": predict.add_baseline, "evaluate": evaluate.add, "export": export.add,
-    "compare": compare.add}
+    "compare": compare.add, "benchmark": benchmark.add}
 
 
 def build_parser() -> argparse.ArgumentParser:

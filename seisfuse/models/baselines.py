@@ -99,6 +99,15 @@ TUNED: dict[str, dict[str, float]] = {
 }
 
 
+#: The small grid the filters are tuned on (scripts/bench/tune_classical.py), and searched per file by benchmark.
+GRID: dict[str, list[dict[str, float]]] = {
+    "gaussian": [{"sigma": s} for s in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)],
+    "median": [{"size": k} for k in (3, 5)],
+    "bilateral": [{"diameter": d, "sigma_color": c, "sigma_space": s}
+                  for d in (5, 7, 9) for c in (0.05, 0.1, 0.2, 0.3, 0.5) for s in (1.5, 3.0)],
+}
+
+
 def method(name: str, **params: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """A fusion baseline or a classical filter (tuned parameters unless given) as f(raw, edge)."""
     if name in BASELINES:
