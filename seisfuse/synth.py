@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import segyio
-from scipy.ndimage import convolve1d
+from scipy.ndimage import convolve1d, gaussian_filter1d
 from scipy.signal import hilbert
 
 from seisfuse import noise as noise_kinds
@@ -50,6 +50,8 @@ class SynthConfig:
     fold_amplitude: float = 10.0  # samples at the bottom of the volume
     shear: float = 0.08  # samples of dip per trace
     layer_thickness: float = 6.0  # mean layer thickness in samples
+    texture: float = 0.0  # RMS of short, laterally varying reflectivity (lenses, chaotic facies) / the layers' RMS
+    texture_length: float = 4.0  # lateral correlation length of the texture, in traces
     bright_spots: int = 3
     seed: int = 0
 
@@ -72,6 +74,8 @@ class SynthConfig:
             raise ValueError(f"unknown noise kind {bad[0]!r}; valid: {', '.join(noise_kinds.KINDS)} (join with '+')")
         if self.max_throw <= 0 or self.layer_thickness <= 0:
             raise ValueError("max_throw and layer_thickness must be positive")
+        if self.texture < 0 or self.texture_length <= 0:
+            raise ValueError("texture must be >= 0 and texture_length positive")
 
     @property
     def noise_kinds(self) -> list[str]:
@@ -124,6 +128,21 @@ def _fault_normal(rng: np.random.Generator, single_line: bool) -> np.ndarray:
     return np.array([np.sin(dip) * np.cos(strike), np.sin(dip) * np.sin(strike), np.cos(dip)], np.float32)
 
 
+def _texture(src: np.ndarray, length: int, cfg: SynthConfig, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS reflectivity that varies along the layers: white in the layers' own depth coordinate, smoothed
+    across traces over `texture_length`, sampled where the folded, faulted layers put each sample."""
+    ni, nx, _ = src.shape
+    field = rng.standard_normal((ni, nx, length)).astype(np.float32)
+    for axis, n in ((0, ni), (1, nx)):
+        if n > 1:
+            field = gaussian_filter1d(field, cfg.texture_length, axis=axis, mode="reflect")
+    u = np.clip(src, 0, length - 1.001)
+    lo = np.floor(u).astype(np.int64)
+    w = (u - lo).astype(np.float32)
+    out = np.take_along_axis(field, lo, axis=2) * (1 - w) + np.take_along_axis(field, lo + 1, axis=2) * w
+    return out / np.float32(np.sqrt(np.mean(np.square(out, dtype=np.float64))) or 1.0)
+
+
 def _noise(clean: np.ndarray, cfg: SynthConfig, rng: np.random.Generator) -> np.ndarray:
     """Unit-RMS noise of the configured kinds (several kinds are summed with random weights)."""
     kinds = cfg.noise_kinds
@@ -166,6 +185,8 @@ def make_survey(cfg: SynthConfig) -> Survey:
     shear = cfg.shear * (rng.uniform(-1, 1) * ii[..., 0] + rng.uniform(-1, 1) * xx[..., 0])
     src += fold[..., None] * (0.5 + zz / nz) + shear[..., None]
     refl = np.interp(src.ravel() + margin, np.arange(len(refl_1d)), refl_1d).reshape(ni, nx, nz).astype(np.float32)
+    if cfg.texture > 0:  # drawn after everything above, so texture 0 keeps a seed's survey as it was
+        refl += _texture(src + margin, len(refl_1d), cfg, rng) * np.float32(cfg.texture * np.std(refl_1d))
     # bright spots: smooth local amplitude boosts in a few layers
     for _ in range(cfg.bright_spots):
         c = np.array([rng.uniform(0, ni), rng.uniform(0, nx), rng.uniform(0.2, 0.8) * nz], np.float32)
@@ -192,6 +213,8 @@ class SynthRanges:
     fold_amplitude: tuple[float, float] = (0.0, 20.0)
     shear: tuple[float, float] = (0.0, 0.3)
     layer_thickness: tuple[float, float] = (3.0, 10.0)
+    texture: tuple[float, float] = (0.0, 1.2)
+    texture_length: tuple[float, float] = (1.5, 12.0)
     bright_spots: tuple[int, int] = (0, 3)
     noise: tuple[float, float] = (0.1, 1.0)
     noise_kinds: tuple[str, ...] = noise_kinds.KINDS
@@ -201,7 +224,8 @@ class SynthRanges:
 
     def __post_init__(self) -> None:
         for name in ("freq_hz", "phase_deg", "faults", "max_throw", "fold_bumps", "fold_amplitude", "shear",
-                     "layer_thickness", "bright_spots", "noise", "noise_band_hz", "lateral_sigma"):
+                     "layer_thickness", "texture", "texture_length", "bright_spots", "noise", "noise_band_hz",
+                     "lateral_sigma"):
             value = tuple(getattr(self, name))
             if len(value) != 2 or value[0] > value[1]:
                 raise ValueError(f"synthetic range {name} must be [low, high] with low <= high, got {list(value)}")
@@ -240,6 +264,7 @@ class SynthRanges:
             lateral_sigma=uniform("lateral_sigma"), fold_bumps=integer("fold_bumps"),
             fold_amplitude=uniform("fold_amplitude"), shear=uniform("shear") * float(rng.choice([-1.0, 1.0])),
             layer_thickness=uniform("layer_thickness"), bright_spots=integer("bright_spots"),
+            texture=uniform("texture"), texture_length=uniform("texture_length"),
             seed=int(rng.integers(0, 2**31 - 1)))
 
 
