@@ -49,22 +49,33 @@ class AmplitudeStats:
         return asdict(self)
 
 
-def sample_traces(volume: GridVolume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
-    """Read a reproducible random sample of the volume's traces, in file order."""
+def sample_indices(volume: GridVolume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
+    """A reproducible random sample of the volume's trace indices, in file order."""
     live = volume.live_trace_indices()
     if len(live) > n_traces:
         live = np.sort(np.random.default_rng(seed).choice(live, size=n_traces, replace=False))
-    return volume.read_traces(live)
+    return live
+
+
+def sample_traces(volume: GridVolume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
+    """Read a reproducible random sample of the volume's traces, in file order."""
+    return volume.read_traces(sample_indices(volume, n_traces, seed))
 
 
 def amplitude_stats(volume: GridVolume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0,
                     percentiles: tuple[float, ...] = (50.0, 99.0, DEFAULT_PERCENTILE, 99.9)) -> AmplitudeStats:
     """Statistics of |amplitude| and amplitude over a sample of non-dead traces (float64)."""
-    traces, nonfinite = sanitize(sample_traces(volume, n_traces, seed))
+    return stats_of_traces(sample_traces(volume, n_traces, seed), volume.path, percentiles)
+
+
+def stats_of_traces(traces: np.ndarray, path: object,
+                    percentiles: tuple[float, ...] = (50.0, 99.0, DEFAULT_PERCENTILE, 99.9)) -> AmplitudeStats:
+    """Statistics of a sample of traces (rows); path names the file in errors."""
+    traces, nonfinite = sanitize(traces)
     alive = np.any(traces != 0, axis=1)
     data = traces[alive].astype(np.float64)
     if data.size == 0:
-        raise file_error(volume.path, f"all {len(traces)} sampled traces are zero (dead); nothing to normalize")
+        raise file_error(path, f"all {len(traces)} sampled traces are zero (dead); nothing to normalize")
     mags = np.abs(data)
     return AmplitudeStats(
         traces_sampled=len(traces),
@@ -109,11 +120,16 @@ class Normalizer:
 def fit_normalizer(volume: GridVolume, percentile: float = DEFAULT_PERCENTILE, n_traces: int = DEFAULT_SAMPLE_TRACES,
                    seed: int = 0) -> Normalizer:
     """Estimate the clip of a volume from a sample of its live traces."""
+    return normalizer_from_traces(sample_traces(volume, n_traces, seed), volume.path, percentile)
+
+
+def normalizer_from_traces(traces: np.ndarray, path: object, percentile: float = DEFAULT_PERCENTILE) -> Normalizer:
+    """The Normalizer of a volume from its sampled traces (as fit_normalizer reads them)."""
     if not 50.0 <= percentile <= 100.0:
         raise ValueError(f"clip percentile must be in [50, 100], got {percentile}")
-    stats = amplitude_stats(volume, n_traces, seed, percentiles=(percentile, 100.0))
+    stats = stats_of_traces(traces, path, percentiles=(percentile, 100.0))
     if stats.minimum == stats.maximum:
-        raise file_error(volume.path, f"all sampled amplitudes equal {stats.minimum:g}; cannot normalize a constant volume")
+        raise file_error(path, f"all sampled amplitudes equal {stats.minimum:g}; cannot normalize a constant volume")
     clip = stats.abs_percentiles[f"p{percentile:g}"]
     if clip <= 0:  # more than (100 - percentile)% of samples are zero: fall back to the largest amplitude
         clip = stats.abs_percentiles["p100"]

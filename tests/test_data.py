@@ -9,6 +9,7 @@ from conftest import cube, write_segy
 
 from seisfuse.data import SeismicDataModule, grid_positions, live_fraction
 from seisfuse.errors import SeisfuseError
+from seisfuse.segy import open_volume
 from seisfuse.synth import SynthConfig, make_survey, write_volume
 
 P = 40
@@ -173,3 +174,38 @@ def test_missing_files_and_patterns(tmp_path):
         SeismicDataModule(train_files=[str(tmp_path / "nope.sgy")])
     with pytest.raises(SeisfuseError, match="matches no files"):
         SeismicDataModule(train_files=[str(tmp_path / "*.sgy")])
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_start_up_reads_each_file_once_over_four_ranks_and_a_requeue(survey, tmp_path, monkeypatch, cache):
+    """prepare_data (one rank) reads each file once; every other rank and the requeued job load the saved facts."""
+    from types import SimpleNamespace
+
+    from seisfuse.segy.volume import Volume
+
+    read = []
+    original = Volume.read_traces
+    monkeypatch.setattr(Volume, "read_traces", lambda self, idx: read.append(len(idx)) or original(self, idx))
+    run = tmp_path / "run"
+    kw = {"cache_dir": str(tmp_path / "cache")} if cache else {}
+
+    def rank() -> SeismicDataModule:
+        dm = SeismicDataModule(train_files=[str(survey)], patch_size=P, stride=20, split_gap=8, num_workers=0, **kw)
+        dm.trainer = SimpleNamespace(default_root_dir=str(run))  # as Lightning attaches it
+        return dm
+
+    first = rank()
+    first.prepare_data()  # rank zero of the node
+    ranks = [first] + [rank() for _ in range(3)]
+    for dm in ranks:
+        dm.setup("fit")
+    requeued = rank()
+    requeued.prepare_data()
+    requeued.setup("fit")
+    with open_volume(survey) as vol:
+        n_traces = vol.n_traces
+    assert sum(read) == n_traces, f"{sum(read)} trace reads for a file of {n_traces} traces"
+    reference = dm_for([survey])  # computed directly, without saved facts
+    for dm in (ranks[-1], requeued):
+        assert dm.files[0].branches.normalizer.clip == reference.files[0].branches.normalizer.clip
+        np.testing.assert_array_equal(dm.train_index, reference.train_index)

@@ -1,13 +1,26 @@
-"""Per-file caches beside the data: volumes copied once to memory-mapped .npy for fast random patch reads."""
+"""Per-file caches: the facts training start-up needs (live-sample ranges, normalization clip) and fast copies.
+
+Training start-up reads each file at most once: :func:`scan_file` reads every inline once
+(strided files in blocks) and gets, in that one pass, the first and last live sample of
+every trace, the normalization clip (from exactly the traces `fit_normalizer` samples, so
+the clip is the same), and optionally writes the (inlines, crosslines, samples) .npy copy
+used for fast random patch reads. The facts are stored as a small .npz beside the cache (or
+in the run folder), keyed by the file's size and modification time, so every other DDP
+rank and every requeued job loads them instead of reading the file again.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from seisfuse.files import atomic_output
+from seisfuse.normalize import normalizer_from_traces, sample_indices
 from seisfuse.segy import GridVolume
 
 
@@ -18,14 +31,69 @@ def cache_file_for(path: str, cache_dir: str, header_key: str, suffix: str = ".n
     return Path(cache_dir) / f"{Path(path).stem}-{digest[:12]}{suffix}"
 
 
-def build_cache(volume: GridVolume, target: Path) -> None:
-    """Write a volume as an (inlines, crosslines, samples) float32 .npy, atomically."""
+@dataclass
+class FileStats:
+    """What start-up needs from a file: its normalization clip and the live samples of every trace."""
+
+    clip: float
+    first_live: np.ndarray  # per trace: first non-zero sample, -1 for dead traces
+    last_live: np.ndarray
+    nonfinite: int
+
+    def save(self, target: Path) -> None:
+        """Write as .npz, atomically."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(target) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, clip=self.clip, first_live=self.first_live, last_live=self.last_live, nonfinite=self.nonfinite)
+
+    @classmethod
+    def load(cls, source: Path) -> FileStats:
+        """Read a saved .npz."""
+        with np.load(source) as z:
+            return cls(float(z["clip"]), z["first_live"], z["last_live"], int(z["nonfinite"]))
+
+
+def scan_file(volume: GridVolume, percentile: float, seed: int, cache_target: Path | None = None) -> FileStats:
+    """One pass over a file: live-sample ranges, the normalization clip, and (optionally) the .npy copy."""
+    grid = volume.geometry.grid
+    n = volume.n_samples
+    first = np.full(volume.n_traces, -1, dtype=np.int64)
+    last = np.full(volume.n_traces, -1, dtype=np.int64)
+    sample = sample_indices(volume, seed=seed)
+    wanted = np.zeros(volume.n_traces, dtype=bool)
+    wanted[sample] = True
+    kept: dict[int, np.ndarray] = {}
+    nonfinite = 0
+    with contextlib.nullcontext() if cache_target is None else _cache_array(volume, cache_target) as arr:
+        for k, section in volume.sections_in_blocks("inline"):
+            traces = grid[k]
+            block = section.T  # (positions, samples)
+            if arr is not None:
+                arr[k] = block
+            live = traces >= 0
+            rows, idx = block[live], traces[live]
+            bad = ~np.isfinite(rows)
+            nonfinite += int(bad.sum())
+            nz = (rows != 0) & ~bad
+            has = nz.any(axis=1)
+            first[idx] = np.where(has, np.argmax(nz, axis=1), -1)
+            last[idx] = np.where(has, n - 1 - np.argmax(nz[:, ::-1], axis=1), -1)
+            for j in np.flatnonzero(wanted[idx]):
+                kept[int(idx[j])] = rows[j].copy()
+    clip = normalizer_from_traces(np.stack([kept[int(t)] for t in sample]), volume.path, percentile).clip
+    return FileStats(clip, first, last, nonfinite)
+
+
+@contextlib.contextmanager
+def _cache_array(volume: GridVolume, target: Path) -> Iterator[np.ndarray]:
+    """An (inlines, crosslines, samples) float32 .npy written atomically (nothing left if the pass fails)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     g = volume.geometry
     with atomic_output(target) as tmp:
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32,
                                         shape=(len(g.ilines), len(g.xlines), volume.n_samples))
-        for k in range(len(g.ilines)):
-            arr[k] = volume.section("inline", k).T
-        arr.flush()
-        del arr
+        try:
+            yield arr
+        finally:
+            arr.flush()
+            del arr

@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from seisfuse.branches import Branches, BranchSettings
-from seisfuse.data.cache import build_cache, cache_file_for
+from seisfuse.data.cache import FileStats, cache_file_for, scan_file
 from seisfuse.data.datasets import PatchDataset, SurveyFile
 from seisfuse.data.index import (
     AXIS_IDS,
@@ -51,7 +51,7 @@ from seisfuse.data.synthetic import (
 )
 from seisfuse.edges import DEFAULT_PIPELINE
 from seisfuse.errors import SeisfuseError, file_error
-from seisfuse.normalize import DEFAULT_PERCENTILE, fit_normalizer
+from seisfuse.normalize import DEFAULT_PERCENTILE, Normalizer, fit_normalizer
 from seisfuse.segy import GridVolume, header_bytes_from, open_volume
 
 
@@ -146,32 +146,43 @@ class SeismicDataModule(pl.LightningDataModule):
 
     # ------------------------------------------------------------ preparation
     def prepare_data(self) -> None:
-        """Build the memory-mapped caches (once per node)."""
+        """Read each file once for what start-up needs (and build the caches), on one rank per node."""
         for path in self.train_paths + self.val_paths + self.test_paths:
-            self._ensure_cache(path)
+            with open_volume(path, self.header_bytes) as vol:
+                self._facts(path, vol)
 
-    def _ensure_cache(self, path: str, volume: GridVolume | None = None) -> str | None:
-        """The cache file of path, built first if missing; None without data.cache_dir."""
-        if not self.hparams.cache_dir:
-            return None
-        target = cache_file_for(path, self.hparams.cache_dir, str(self.header_bytes))
-        if not target.exists():
-            if volume is not None:
-                build_cache(volume, target)
-            else:
-                with open_volume(path, self.header_bytes) as vol:
-                    build_cache(vol, target)
-        return str(target)
+    def _facts_folder(self) -> Path | None:
+        """Where start-up facts are kept: data.cache_dir, else the run folder's file-stats/ (None outside a fit)."""
+        if self.hparams.cache_dir:
+            return Path(self.hparams.cache_dir)
+        trainer = self.trainer
+        return Path(trainer.default_root_dir) / "file-stats" if trainer is not None else None
+
+    def _facts(self, path: str, volume: GridVolume) -> tuple[FileStats, str | None]:
+        """The file's start-up facts and its cache: loaded when a rank or an earlier run saved them, else one read."""
+        percentile, seed = self.branch_settings.clip_percentile, self.hparams.seed
+        cache = cache_file_for(path, self.hparams.cache_dir, str(self.header_bytes)) if self.hparams.cache_dir else None
+        folder = self._facts_folder()
+        target = cache_file_for(path, str(folder), f"{self.header_bytes}|{percentile}|{seed}", ".stats.npz") \
+            if folder is not None else None
+        if target is not None and target.exists() and (cache is None or cache.exists()):
+            return FileStats.load(target), str(cache) if cache else None
+        if self.hparams.min_live_fraction == 0 and cache is None:  # no full read needed: the clip's sample only
+            clip = fit_normalizer(volume, percentile, seed=seed).clip
+            stats = FileStats(clip, np.zeros(0, np.int64), np.zeros(0, np.int64), 0)
+        else:
+            stats = scan_file(volume, percentile, seed, cache if cache is not None and not cache.exists() else None)
+        if target is not None:
+            stats.save(target)
+        return stats, str(cache) if cache else None
 
     def _open(self, path: str) -> SurveyFile:
         vol = open_volume(path, self.header_bytes)
-        norm = fit_normalizer(vol, self.branch_settings.clip_percentile, seed=self.hparams.seed)
-        first = last = None
-        if self.hparams.min_live_fraction > 0:
-            first, last, _ = vol.scan_live()
-        cache = self._ensure_cache(path, vol)
+        stats, cache = self._facts(path, vol)
+        live = (stats.first_live, stats.last_live) if self.hparams.min_live_fraction > 0 else (None, None)
         vol.close()
-        return SurveyFile(path, vol, Branches(self.branch_settings, norm), first, last, cache)
+        norm = Normalizer(stats.clip, self.branch_settings.clip_percentile)
+        return SurveyFile(path, vol, Branches(self.branch_settings, norm), *live, cache)
 
     def _regions(self, f: int, sf: SurveyFile, role: str) -> dict[str, Region]:
         """Regions of one file: both halves of a survey split spatially, or the whole file in one role."""
