@@ -4,6 +4,9 @@ Target (issue 5): >= 300 patches/s of 128 x 128 per worker with the default edge
 so 8 workers outrun a GPU. Measures one worker's work in-process (read with halo,
 normalize, edge branch, crop, flip), with and without the memory-mapped cache, then a
 2-worker DataLoader, and the default network's training step on this machine.
+Issue 13: fresh synthetic patches (data.synthetic) per worker, 64 x 64 as configs/pretrained.yaml
+draws them and 128 x 128, against the shipped network's training throughput: one worker
+must feed at least that, so generating data never slows training.
 
     python scripts/bench/bench_data.py [--inlines 128 --crosslines 128 --samples 512] [--patches 2000]
 """
@@ -16,11 +19,16 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
+from seisfuse.branches import BranchSettings
 from seisfuse.data import SeismicDataModule
+from seisfuse.data.synthetic import SyntheticData, SyntheticPatches
 from seisfuse.losses import FusionLoss
 from seisfuse.models import FusionNet
 from seisfuse.synth import SynthConfig, make_survey, write_volume
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def per_worker_rate(dm: SeismicDataModule, n: int) -> float:
@@ -36,6 +44,16 @@ def per_worker_rate(dm: SeismicDataModule, n: int) -> float:
     return n / (time.perf_counter() - t)
 
 
+def synthetic_rate(size: int, n: int) -> float:
+    """Fresh synthetic patches per second of one process (the default ranges and edge pipeline)."""
+    ds = SyntheticPatches(BranchSettings(), SyntheticData(), size, n, seed=0)
+    ds[(0, 0)]
+    t = time.perf_counter()
+    for i in range(n):
+        ds[(1, i)]
+    return n / (time.perf_counter() - t)
+
+
 def loader_rate(dm: SeismicDataModule, batches: int) -> float:
     """Patches per second through the real DataLoader (its workers)."""
     it = iter(dm.train_dataloader())
@@ -47,9 +65,9 @@ def loader_rate(dm: SeismicDataModule, batches: int) -> float:
     return n / (time.perf_counter() - t)
 
 
-def model_rate(patch: int, batch: int, steps: int, device: str) -> float:
-    """Training patches per second of the default FusionNet with FusionLoss."""
-    net = FusionNet().to(device)
+def model_rate(patch: int, batch: int, steps: int, device: str, net_config: dict | None = None) -> float:
+    """Training patches per second of a FusionNet (default: the default one) with FusionLoss."""
+    net = FusionNet(net_config).to(device)
     loss_fn = FusionLoss({}, patch_size=patch)
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     raw = torch.rand(batch, 1, patch, patch, device=device)
@@ -101,6 +119,13 @@ def main() -> None:
     rate = model_rate(128, 16, 3, args.device)
     print(f"model training throughput on {args.device}: {rate:.1f} patches/s (default FusionNet, batch 16); "
           f"one worker feeds {direct / rate:.1f}x that")
+    net_cfg = yaml.safe_load((ROOT / "configs" / "pretrained.yaml").read_text())["model"]["net"]
+    for size, batch in ((64, 32), (128, 16)):
+        synth = synthetic_rate(size, 200)
+        shipped = model_rate(size, batch, 3, args.device, net_cfg)
+        print(f"synthetic {size}x{size} patches (clean references included): {synth:.0f} patches/s per worker; "
+              f"shipped network trains on {shipped:.1f} patches/s: one worker feeds {synth / shipped:.1f}x that "
+              f"(target >= 1x)")
 
 
 if __name__ == "__main__":
