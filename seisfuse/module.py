@@ -47,6 +47,7 @@ class FusionModule(pl.LightningModule):
         metric_images_per_batch: int = 8,
         patch_size: int = 128,
         branches: dict[str, Any] | None = None,
+        init_weights: str | None = None,
     ) -> None:
         """Model and optimization settings (keys under `model:` in the YAML config).
 
@@ -66,6 +67,8 @@ class FusionModule(pl.LightningModule):
             patch_size: training patch size (linked from data.patch_size; fits the MS-SSIM window).
             branches: edge pipeline and clip percentile (linked from data.edges and data.clip_percentile; stored
                 for inference).
+            init_weights: start from these weights (fine-tuning): 'pretrained' (the shipped model), a checkpoint or
+                an exported weights file; the architecture is the file's, model.net is ignored.
         """
         super().__init__()
         if scheduler not in ("cosine", "plateau", "none"):
@@ -73,15 +76,27 @@ class FusionModule(pl.LightningModule):
         net_cfg = net if isinstance(net, FusionConfig) else FusionConfig.from_dict(_plain(net))
         loss_cfg = loss if isinstance(loss, LossConfig) else LossConfig.from_dict(_plain(loss))
         settings = BranchSettings.from_dict(branches) if branches else BranchSettings()
+        start = None
+        if init_weights:
+            from seisfuse.weights import load_model_file
+
+            start = load_model_file(None if init_weights == "pretrained" else init_weights)
+            if start.branches != settings:
+                raise ValueError(f"model.init_weights: {start.name} was trained with edges "
+                                 f"{start.branches.pipeline.describe()} and clip percentile "
+                                 f"{start.branches.clip_percentile:g}; set data.edges and data.clip_percentile to those")
+            net_cfg = FusionConfig.from_dict(start.net)
         self.save_hyperparameters({
             "net": net_cfg.to_dict(), "loss": loss_cfg.to_dict(), "lr": lr, "betas": list(betas),
             "weight_decay": weight_decay, "offset_lr_mult": offset_lr_mult, "scheduler": scheduler,
             "warmup_steps": warmup_steps, "min_lr_ratio": min_lr_ratio, "plateau_patience": plateau_patience,
             "plateau_factor": plateau_factor, "metric_images_per_batch": metric_images_per_batch,
-            "patch_size": patch_size, "branches": settings.to_dict(),
+            "patch_size": patch_size, "branches": settings.to_dict(), "init_weights": init_weights,
         }, logger=False)  # the resolved config goes to the logger whole (tracking.py)
         self.branch_settings = settings
         self.net = FusionNet(net_cfg)
+        if start is not None:
+            self.net.load_state_dict(start.state_dict)
         self.loss_fn = FusionLoss(loss_cfg, patch_size=patch_size)
 
     def forward(self, raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:

@@ -330,3 +330,23 @@ def test_fit_on_synthetic_data_against_clean_references(run_cli, workdir):
     ssim_clean = [float(r["val/ssim_clean"]) for r in rows if r.get("val/ssim_clean")]
     assert len(ssim_clean) == 2 and all(0 < v <= 1 for v in ssim_clean)
     assert list((run / "csv" / "panels").glob("epoch001_synthetic_0.png"))
+
+
+def test_fine_tune_starts_from_given_weights_and_refuses_other_edges(run_cli, survey, workdir, trained):
+    from seisfuse.module import FusionModule
+    from seisfuse.weights import export, load_model_file
+
+    weights = workdir / "start.pt"
+    export(trained, weights)
+    start = load_model_file(weights)
+    module = FusionModule(init_weights=str(weights), branches=start.branches.to_dict(), patch_size=40,
+                          net={"base_channels": 99})  # the file's architecture wins
+    assert module.net.config.base_channels == start.net["base_channels"]
+    for k, v in start.state_dict.items():
+        assert torch.equal(module.net.state_dict()[k], v), k
+    code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", f"--model.init_weights={weights}",
+                                     "--data.edges=[{op: gaussian, sigma: 2.0}]"))
+    assert code == 2 and "model.init_weights" in err and "set data.edges" in err
+    code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", f"--model.init_weights={weights}",
+                                     "--experiment=ft"))
+    assert code == 0, err
