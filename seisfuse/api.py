@@ -24,8 +24,8 @@ import torch
 
 from seisfuse.branches import Branches, BranchSettings
 from seisfuse.errors import SeisfuseError
+from seisfuse.fusers import DEFAULT_OVERLAP, DEFAULT_TILE, Fuser, load_fuser, tiled
 from seisfuse.normalize import Normalizer, fit_normalizer
-from seisfuse.predict import DEFAULT_OVERLAP, DEFAULT_TILE, Fuser, load_fuser, tiled
 from seisfuse.segy import HeaderBytes, header_bytes_from, open_volume
 from seisfuse.segy.dataset import SOURCE_ATTR, open_dataset, write_like
 

@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse.errors import SeisfuseError, SettingError
+from seisfuse.fusers import Fuser
 from seisfuse.metrics import psnr, snr_db, ssim
 from seisfuse.models.baselines import GRID, TUNED, method
 from seisfuse.noise import KINDS as NOISE_KINDS
 from seisfuse.noise import add_noise
 from seisfuse.normalize import fit_normalizer
-from seisfuse.predict import Fuser, PredictOptions, Predictor
+from seisfuse.predict import PredictOptions, Predictor
 from seisfuse.segy import HeaderBytes, open_volume
 from seisfuse.segy.dataset import write_like
 

@@ -56,7 +56,7 @@ def test_benchmark_scores_a_perfect_fusion_as_perfect(tmp_path, monkeypatch):
 
     from seisfuse import benchmark
     from seisfuse.branches import BranchSettings
-    from seisfuse.predict import Fuser
+    from seisfuse.fusers import Fuser
 
     src = tmp_path / "real.sgy"
     cfg = SynthConfig(inlines=2, crosslines=48, samples=64, faults=1, noise=0.0, seed=9)

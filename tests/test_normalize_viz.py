@@ -85,10 +85,10 @@ def test_preview_png_has_expected_size_and_content(tmp_path, run_cli):
     vol = tmp_path / "s.sgy"
     assert run_cli("synth", vol, "--inlines", 16, "--crosslines", 40, "--samples", 80)[0] == 0
     out = tmp_path / "panel.png"
-    code, stdout, err = run_cli("preview", vol, "--section", "inline:105", "--out", out)
+    code, stdout, err = run_cli("preview", vol, "--section", "inline:105", "--out", out, "--no-model")
     assert code == 0, err
     _check_png(out, 800, 500)  # two 4 x 5 inch panels at 100 dpi
-    code, _, err = run_cli("preview", vol, "--section", "time:100", "--out", tmp_path / "t.png")
+    code, _, err = run_cli("preview", vol, "--section", "time:100", "--out", tmp_path / "t.png", "--no-model")
     assert code == 0, err
     _check_png(tmp_path / "t.png", 800, 500)
 
@@ -110,13 +110,13 @@ def test_preview_uses_the_config_pipeline(tmp_path, run_cli):
 def test_preview_bad_sections(tmp_path, run_cli, section, message):
     vol = tmp_path / "s.sgy"
     run_cli("synth", vol, "--inlines", 8, "--crosslines", 30, "--samples", 60)
-    code, _, err = run_cli("preview", vol, "--section", section, "--out", tmp_path / "p.png")
+    code, _, err = run_cli("preview", vol, "--section", section, "--out", tmp_path / "p.png", "--no-model")
     assert code == 1 and message in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(not (REALDATA / "ln472_old.sgy").exists(), reason="real data not present")
 def test_preview_real_2d_line(tmp_path, run_cli):
-    code, _, err = run_cli("preview", REALDATA / "ln472_old.sgy", "--out", tmp_path / "l.png")
+    code, _, err = run_cli("preview", REALDATA / "ln472_old.sgy", "--out", tmp_path / "l.png", "--no-model")
     assert code == 0, err
     _check_png(tmp_path / "l.png", 800, 500)
 

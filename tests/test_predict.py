@@ -16,7 +16,8 @@ import torch
 from conftest import cube, trace_headers, write_segy
 from matplotlib.image import imread
 
-from seisfuse.predict import baseline_fuser, blend_window, load_fuser, predict_volume, tile_starts, tiled
+from seisfuse.fusers import baseline_fuser, blend_window, load_fuser, tile_starts, tiled
+from seisfuse.predict import predict_volume
 from seisfuse.segy import open_volume
 from seisfuse.synth import SynthConfig, make_survey, write_volume
 

@@ -26,9 +26,10 @@ import torch
 import yaml
 
 from seisfuse.branches import Branches, BranchSettings
+from seisfuse.fusers import load_fuser
 from seisfuse.models import FusionConfig, FusionNet
 from seisfuse.normalize import fit_normalizer
-from seisfuse.predict import load_fuser, predict_volume
+from seisfuse.predict import predict_volume
 from seisfuse.segy import open_volume
 from seisfuse.synth import SynthConfig, make_survey, write_volume
 from seisfuse.weights import ModelFile
@@ -37,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SEISFUSE = str(Path(sys.executable).parent / "seisfuse")
 RSS_SCRIPT = """
 import resource, sys
-from seisfuse.predict import load_fuser, predict_volume
+from seisfuse.fusers import load_fuser
+from seisfuse.predict import predict_volume
 predict_volume(load_fuser(sys.argv[1]), sys.argv[2], sys.argv[3], batch_size=int(sys.argv[4]), num_workers=0)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

@@ -32,7 +32,8 @@ def add(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from seisfuse.benchmark import as_dict, semi_real, table
     from seisfuse.files import atomic_output, check_output
-    from seisfuse.predict import PredictOptions, load_fuser
+    from seisfuse.fusers import load_fuser
+    from seisfuse.predict import PredictOptions
 
     if args.json:
         check_output(args.json, args.input, force=args.force)

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         check_output(args.json, [args.input, args.fused, *args.compare], force=args.force)
     if args.ckpt:
-        from seisfuse.predict import load_fuser
+        from seisfuse.fusers import load_fuser
 
         settings = load_fuser(args.ckpt).settings
     else:

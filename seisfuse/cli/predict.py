@@ -145,7 +145,7 @@ def stream(fuser, args: argparse.Namespace, **predictor) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from seisfuse.predict import load_fuser
+    from seisfuse.fusers import load_fuser
 
     fuser = load_fuser(args.ckpt)
     if not args.quiet:
@@ -155,7 +155,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_baseline(args: argparse.Namespace) -> int:
-    from seisfuse.predict import baseline_fuser
+    from seisfuse.fusers import baseline_fuser
 
     fuser = baseline_fuser(args.method, branch_settings(args), **parse_params(args.param))
     return stream(fuser, args, device="cpu")

@@ -6,18 +6,23 @@ import argparse
 import os
 
 from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, header_bytes, parse_section
+from seisfuse.errors import SettingError
 
 
 def add(sub) -> None:
-    p = sub.add_parser("preview", help="draw raw | edge (| fused | difference) panels of a section as PNG",
-                       description="Draw one section as PNG panels: the normalized raw branch and the edge branch "
-                                   "(from --config's data.edges, or the default pipeline); with --ckpt also the fused "
-                                   "section and fused - raw. Seismic colormap, axes in line numbers and ms.")
+    p = sub.add_parser("preview", help="draw raw | edge | fused | difference panels of a section as PNG",
+                       description="Draw one section as PNG panels: the normalized raw branch, the edge branch, the "
+                                   "fused section and fused - raw, with the shipped model or --ckpt's (and the edge "
+                                   "branch it was trained with). --no-model or --config draws raw | edge only, with "
+                                   "the default or the config's edge pipeline. Seismic colormap, axes in line numbers "
+                                   "and time (ms) or depth.")
     p.add_argument("input", metavar="FILE.sgy")
     add_config_args(p)
     p.add_argument("--section", default=None, metavar="AXIS:K",
                    help="inline:K or crossline:K (line numbers) or time:T (ms); default: the middle inline")
-    p.add_argument("--ckpt", default=None, metavar="CKPT", help="add fused and difference panels from a checkpoint")
+    p.add_argument("--ckpt", default=None, metavar="CKPT",
+                   help="checkpoint, weights file or folder for the fused panels (default: the shipped model)")
+    p.add_argument("--no-model", action="store_true", help="raw | edge panels only")
     p.add_argument("--out", required=True, metavar="PANEL.png")
     p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
     add_header_args(p)
@@ -32,13 +37,16 @@ def run(args: argparse.Namespace) -> int:
     from seisfuse.viz import preview_figure, save_png
 
     check_output(args.out, [args.input], force=args.force)
+    if args.ckpt and (args.config or args.overrides):
+        raise SettingError("config", "previews an edge pipeline without a model; --ckpt's model uses its own")
     settings = branch_settings(args)
     fuse, title = None, "fused"
-    if args.ckpt:
-        from seisfuse.predict import load_fuser
+    if not (args.no_model or args.config or args.overrides):
+        from seisfuse.fusers import load_fuser
 
         fuser = load_fuser(args.ckpt, device="cpu")
-        settings, fuse, title = fuser.settings, fuser.fuse_section, f"fused ({os.path.basename(args.ckpt)})"
+        settings, fuse = fuser.settings, fuser.fuse_section
+        title = f"fused ({os.path.basename(args.ckpt) if args.ckpt else 'pretrained'})"
     with open_volume(args.input, header_bytes(args)) as vol:
         view = parse_section(vol, args.section)
         branches = Branches(settings, fit_normalizer(vol, settings.clip_percentile))
