@@ -31,13 +31,7 @@ fi
 
 ROOT=${SLURM_SUBMIT_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 cd "$ROOT"
-if [ -n "${SEISFUSE_VENV:-}" ]; then
-  # shellcheck disable=SC1091
-  . "$SEISFUSE_VENV/bin/activate"
-elif ! command -v seisfuse >/dev/null 2>&1; then
-  . scripts/_bootstrap.sh
-fi
-export PYTHONUNBUFFERED=1
+. scripts/_activate.sh  # sbatch runs a copy of this script: the project root is the submit folder
 
 if [ -n "${SLURM_JOB_ID:-}" ] && [ -n "${SLURM_NTASKS:-}" ]; then
   NODES=${SLURM_NNODES:-1}

@@ -36,12 +36,7 @@ shift
 # sbatch runs a copy of this script from a spool folder: work from where the job was submitted
 ROOT=${SLURM_SUBMIT_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 cd "$ROOT"
-if [ -n "${SEISFUSE_VENV:-}" ]; then
-  # shellcheck disable=SC1091
-  . "$SEISFUSE_VENV/bin/activate"
-elif ! command -v seisfuse >/dev/null 2>&1; then
-  . scripts/_bootstrap.sh
-fi
+. scripts/_activate.sh  # sbatch runs a copy of this script: the project root is the submit folder
 
 # W&B: offline on nodes without internet (sync later from a login node)
 if [ -z "${WANDB_MODE:-}" ]; then
@@ -54,7 +49,6 @@ PY
     echo "seisfuse: no route to api.wandb.ai; W&B runs offline" >&2
   fi
 fi
-export PYTHONUNBUFFERED=1
 
 if [ -n "${SLURM_JOB_ID:-}" ] && [ -n "${SLURM_NTASKS:-}" ]; then
   echo "seisfuse: SLURM job $SLURM_JOB_ID: ${SLURM_NNODES:-1} node(s) x ${SLURM_NTASKS_PER_NODE:-1} task(s), restart ${SLURM_RESTART_COUNT:-0}" >&2
