@@ -4,6 +4,6 @@ if [ -n "${SEISFUSE_VENV:-}" ]; then
   # shellcheck disable=SC1091
   . "$SEISFUSE_VENV/bin/activate"
 elif ! command -v seisfuse >/dev/null 2>&1; then
-  . scripts/_bootstrap.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
 fi
 export PYTHONUNBUFFERED=1

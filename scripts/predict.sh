@@ -31,7 +31,9 @@ fi
 
 ROOT=${SLURM_SUBMIT_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 cd "$ROOT"
-. scripts/_activate.sh  # sbatch runs a copy of this script: the project root is the submit folder
+# the job environment: scripts/_activate.sh beside this script, or (sbatch runs a spooled copy) in the submit folder
+for d in "$(dirname "${BASH_SOURCE[0]}")" "$ROOT/scripts"; do [ -f "$d/_activate.sh" ] && . "$d/_activate.sh" && break; done
+command -v seisfuse >/dev/null || { echo "seisfuse: error: not installed here; set SEISFUSE_VENV or submit from the project root" >&2; exit 2; }
 
 if [ -n "${SLURM_JOB_ID:-}" ] && [ -n "${SLURM_NTASKS:-}" ]; then
   NODES=${SLURM_NNODES:-1}
