@@ -98,6 +98,7 @@ def test_dead_traces_and_mutes_are_dropped(tmp_path):
     assert (rows["x0"] >= 30).all() and (rows["y0"] >= 32).all()
     everything = dm_for([path], val_fraction=0.0, axes=["inline"], stride=10, min_live_fraction=0.0)
     assert len(everything.train_index) > len(rows)
+    assert len(dm.val_index) == 0 and dm.panels(2) == []  # no validation region: no panel sections either
 
 
 def test_live_fraction_counts_samples():

@@ -286,6 +286,8 @@ class SeismicDataModule(pl.LightningDataModule):
             sf = self.files[f]
             g = sf.volume.geometry
             region = self._val_regions.get(f, Region(0, split_length(sf.volume)))
+            if region.hi <= region.lo:  # val_fraction 0: this file gives no validation sections
+                continue
             if g.kind == "2d":
                 picks = [("inline", 0, region.lo, region.hi)]
             else:
