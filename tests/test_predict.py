@@ -169,7 +169,9 @@ def test_interrupted_run_leaves_no_final_file(trained, tmp_path, sig):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen([SEISFUSE, "predict", "--ckpt", str(trained), "--input", str(src), "--output", str(out),
                              "--batch-size", "1", "--tile", "16", "--overlap", "2", "--num-workers", "0", "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            # a suite started in the background (`cmd &`) hands SIGINT down ignored: as a terminal would
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not list(tmp_path.glob(".out.sgy.*.part")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)

@@ -84,7 +84,8 @@ def oracle_rows(paths: dict[str, Path], settings, n_sections: int) -> dict[str, 
 
 
 def markdown(rows: dict[str, dict[str, float]], columns: list[str], model: str) -> str:
-    best = {c: max(r[c] for r in rows.values() if c in r and math.isfinite(r[c])) for c in columns}
+    scored = [r for name, r in rows.items() if not name.startswith("clean volume")]  # the reference is not a contender
+    best = {c: max((r[c] for r in scored if c in r and math.isfinite(r[c])), default=math.nan) for c in columns}
     lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, r in rows.items():
         cells = []
@@ -145,9 +146,16 @@ def main() -> None:
                 oracle = max((k for k in c.rows if "best on this file" in k), key=lambda k: c.rows[k]["SSIM"])
                 m = c.rows[c.model]["SSIM"]
                 beat = m > max(v["SSIM"] for k, v in c.rows.items() if k != c.model)
-                print(f"| {c.file} | {c.noise} | **{m:.3f}** | {c.rows['noisy input']['SSIM']:.3f} | "
-                      f"{c.rows[tuned]['SSIM']:.3f} ({tuned.split(' ')[0]}) | {c.rows[oracle]['SSIM']:.3f} "
-                      f"({oracle.split(' ')[0]}) | {'beats all' if beat else 'does not beat all'} |")
+                best = max(v["SSIM"] for v in c.rows.values())
+
+                def cell(v: float, label: str = "", best: float = best) -> str:
+                    text = f"{v:.3f}{label}"
+                    return f"**{text}**" if v == best else text
+
+                print(f"| {c.file} | {c.noise} | {cell(m)} | {cell(c.rows['noisy input']['SSIM'])} | "
+                      f"{cell(c.rows[tuned]['SSIM'], ' (' + tuned.split(' ')[0] + ')')} | "
+                      f"{cell(c.rows[oracle]['SSIM'], ' (' + oracle.split(' ')[0] + ')')} | "
+                      f"{'beats all' if beat else 'does not beat all'} |")
                 out["semi_real"].append({"file": c.file, "noise": c.noise, "rows": c.rows, "verdict": c.verdict()})
         else:
             print("\n(../shared/realdata not present: no semi-real table)")
