@@ -28,7 +28,7 @@ print("lowest pins:", " ".join(pins))
 PY
 python -m pip install -q -r "$VENV/lowest-constraints.txt"
 python -m pip install -q --no-deps -e .
-python -m pip check || true
+python -m pip check
 python -c "import torch, lightning, numpy; print('torch', torch.__version__, 'lightning', lightning.__version__, 'numpy', numpy.__version__)"
 export WANDB_MODE=offline WANDB_SILENT=true MPLBACKEND=Agg
 python -m pytest -q -p no:cacheprovider "$@"

@@ -132,7 +132,7 @@ def test_wandb_offline_run_records_config_metrics_and_images(run_cli, survey, wo
     (qabf,) = rec.values("val/qabf")
     assert 0 < qabf < 1
     assert rec.metric_summaries["val/loss"] == "min" and rec.metric_summaries["val/qabf"] == "max"
-    assert rec.values("val/panels/_type") == ["images/separated"] and rec.values("val/panels/count") == [1]
+    assert [(m["_type"], m["count"]) for m in rec.media("val/panels")] == [("images/separated", 1)]
     pngs = list((folder / "files" / "media" / "images").rglob("*.png"))
     assert pngs and all(p.stat().st_size > 5000 for p in pngs)
     tables = list((folder / "files" / "media" / "table").rglob("*.table.json"))

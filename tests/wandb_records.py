@@ -60,6 +60,16 @@ class Run:
         """Every logged value of a history key, in order."""
         return [row[key] for row in self.history if key in row]
 
+    def media(self, key: str) -> list[dict]:
+        """Every logged media record of a key: one dict per log call (older wandb nests it, newer flattens it)."""
+        out = []
+        for row in self.history:
+            if isinstance(row.get(key), dict):
+                out.append(row[key])
+            elif any(k.startswith(key + "/") for k in row):
+                out.append({k[len(key) + 1:]: v for k, v in row.items() if k.startswith(key + "/")})
+        return out
+
 
 def _key(item) -> str:
     return item.key or "/".join(item.nested_key)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from seisfuse.cli import benchmark, compare, evaluate, export, info, predict, preview, synth
 from seisfuse.cli.common import OVERRIDE, flag
@@ -80,13 +81,20 @@ class _Notes(logging.StreamHandler):
         super().emit(record)
 
 
-def _show_notes() -> None:
-    """Print the library's notes on stderr, one line each."""
+@contextlib.contextmanager
+def _notes_on_stderr() -> Iterator[None]:
+    """While a command runs, print the library's notes on stderr, one line each; then restore the logger."""
     log = logging.getLogger("seisfuse")
-    if not any(isinstance(h, _Notes) for h in log.handlers):
-        log.addHandler(_Notes())
-        log.propagate = False
+    saved = log.propagate, log.level
+    handler = _Notes()
+    log.addHandler(handler)
+    log.propagate = False
     log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.propagate, log.level = saved
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -98,8 +106,13 @@ def _fail(message: str, code: int = 1) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `seisfuse` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    with _notes_on_stderr():
+        return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
+    """Run one command; every failure becomes a one-line error and an exit code (unless --debug)."""
     debug = "--debug" in argv
-    _show_notes()
     if not debug:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # Lightning-internal deprecation noise
