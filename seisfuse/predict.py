@@ -208,8 +208,10 @@ class Predictor:
             mine = split_sections or f.index % world == rank
             for p, axis in enumerate(f.axes):
                 n = f.volume.n_sections(axis)
-                if split_sections:  # contiguous shares, so strided blocks stay contiguous
-                    ks = list(range(n * rank // world, n * (rank + 1) // world))
+                if split_sections:  # contiguous shares of whole chunk rows: no two ranks write one chunk
+                    c = f.volume.section_chunk(axis)
+                    m = -(-n // c)
+                    ks = list(range(m * rank // world * c, min(n, m * (rank + 1) // world * c)))
                 else:
                     ks = list(range(n)) if mine else []
                 if not ks and not split_sections:

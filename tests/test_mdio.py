@@ -68,3 +68,53 @@ def test_without_the_extra_a_clear_message(pair, monkeypatch, run_cli):
     monkeypatch.setitem(sys.modules, "mdio", None)  # as if multidimio were not installed
     code, _, err = run_cli("info", pair[1], "--no-scan")
     assert code == 1 and "pip install 'seisfuse[mdio]'" in err and len(err.strip().splitlines()) == 1
+
+
+def rechunked(md, dst, chunks):
+    """A copy of an MDIO dataset whose amplitude array has other chunks (MDIO's defaults exceed tiny volumes)."""
+    import shutil
+
+    import zarr
+
+    shutil.copytree(md, dst)
+    group = zarr.open_group(str(dst), mode="r+")
+    old = group["amplitude"]
+    data = old[:]
+    new = group.create_array("amplitude", shape=old.shape, dtype=old.dtype, chunks=chunks,
+                             dimension_names=old.metadata.dimension_names, attributes=dict(old.attrs),
+                             fill_value=old.fill_value, overwrite=True)
+    new[:] = data
+    return dst
+
+
+def test_chunked_mdio_is_read_and_written_in_whole_chunk_rows(trained, pair, tmp_path, run_cli, monkeypatch):
+    from seisfuse.segy.mdio import MdioOutput
+
+    sgy, md = pair
+    slabs: list[int] = []
+    write_rows = MdioOutput._write_rows
+    monkeypatch.setattr(MdioOutput, "_write_rows", lambda self, axis, sections: (slabs.append(len(sections)),
+                                                                                  write_rows(self, axis, sections)))
+    small = rechunked(md, tmp_path / "c.mdio", (4, 8, 40))  # 6 inlines: chunk rows 0-3, 4-5; 20 crosslines: 8, 8, 4
+    with open_volume(sgy) as a, open_volume(small) as b:
+        assert (b.section_chunk("inline"), b.section_chunk("crossline")) == (4, 8)
+        assert b.strided("inline") and b.strided("crossline") and b.block_size("crossline", 1) == 8
+        for axis in ("inline", "crossline"):
+            got = [k for k, _ in b.sections_in_blocks(axis, max_bytes=1)]
+            assert got == list(range(a.n_sections(axis)))
+            for k, section in b.sections_in_blocks(axis, max_bytes=1):
+                np.testing.assert_array_equal(section, a.section(axis, k))
+        np.testing.assert_array_equal(b.section_block("crossline", [9, 11, 12]),
+                                      np.stack([a.section("crossline", k) for k in (9, 11, 12)]))
+    for axis, rows in (("inline", [4, 2]), ("crossline", [8, 8, 4])):
+        slabs.clear()
+        outs = {}
+        for src, out in ((sgy, tmp_path / f"{axis}.sgy"), (small, tmp_path / f"{axis}.mdio")):
+            code, _, err = run_cli("predict", "--ckpt", trained, "--input", src, "--output", out, "--axis", axis,
+                                   "--batch-size", "3", "--num-workers", "0", "--quiet")
+            assert code == 0, err
+            outs[out.suffix] = out
+        assert slabs == rows, "one slab per chunk row, never a chunk per section"
+        with open_volume(outs[".sgy"]) as a, open_volume(outs[".mdio"]) as b:
+            for k in range(a.n_sections(axis)):  # every chunk row written, the partial last one too
+                np.testing.assert_allclose(b.section(axis, k), a.section(axis, k), rtol=1e-5, atol=1e-5)

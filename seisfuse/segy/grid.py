@@ -148,6 +148,10 @@ class GridVolume:
             last[a: a + len(block)] = np.where(live, lst, -1)
         return first, last, nonfinite
 
+    def section_chunk(self, axis: str) -> int:
+        """Sections per storage chunk along axis (1: each section is stored on its own)."""
+        return 1
+
     def strided(self, axis: str) -> bool:
         """True when a section along axis gathers traces spread over the file (crosslines of an inline-sorted
         file, inlines of a crossline-sorted one): such sections are best read in blocks."""

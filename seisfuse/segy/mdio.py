@@ -139,9 +139,30 @@ class MdioVolume(GridVolume):
         block[pos < 0] = 0.0
         return np.ascontiguousarray(block.T)
 
+    def section_chunk(self, axis: str) -> int:
+        """Sections per chunk along axis: a pass reads and writes whole chunks, never one chunk per section."""
+        return 1 if len(self.dims) == 2 else int(self._array().chunks[0 if axis == "inline" else 1])
+
     def strided(self, axis: str) -> bool:
-        """Chunked bricks: every direction reads alike."""
-        return False
+        """True when a chunk holds several sections along axis: sections are best read a chunk row at a time."""
+        return self.section_chunk(axis) > 1
+
+    def block_size(self, axis: str, max_bytes: int) -> int:
+        """Sections per block: whole chunk rows (at least one), so each chunk is decompressed once per pass."""
+        c = self.section_chunk(axis)
+        return max(c, super().block_size(axis, max_bytes) // c * c)
+
+    def section_block(self, axis: str, indices: list[int]) -> np.ndarray:
+        """Several sections (len(indices), samples, traces) from one slab of chunks; missing positions are zero."""
+        ks = np.asarray(indices, dtype=np.int64)
+        lo, hi = int(ks.min()), int(ks.max()) + 1
+        if axis == "inline":
+            slab, dead = self._block(slice(lo, hi), slice(None)), self.geometry.grid[lo:hi] < 0
+        else:
+            slab, dead = self._block(slice(None), slice(lo, hi)).transpose(1, 0, 2), (self.geometry.grid[:, lo:hi] < 0).T
+        sections, dead = slab[ks - lo], dead[ks - lo]  # (sections, traces, samples)
+        sections[dead] = 0.0
+        return np.ascontiguousarray(sections.transpose(0, 2, 1))
 
     def time_slice(self, sample: int) -> np.ndarray:
         """One sample of every position, (inlines, crosslines)."""
@@ -164,21 +185,49 @@ class MdioOutput(MdioVolume):
         """Open an output made by create_mdio_output (e.g. in another process)."""
         return cls(path)
 
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__(path)
+        self._pending: dict[tuple[str, int], dict[int, np.ndarray]] = {}  # (axis, chunk row) -> sections
+
     def write_section(self, axis: str, index: int, data: np.ndarray) -> None:
-        """Write one section (samples, traces)."""
+        """Write one section (samples, traces); held until its chunk row is complete, then written as one slab."""
         if data.shape != (self.n_samples, self.section_width(axis)):
             raise ValueError(f"section shape {data.shape} != {(self.n_samples, self.section_width(axis))}")
-        arr = self._array()
-        values = np.ascontiguousarray(data.T, dtype=np.float32)
+        values = np.ascontiguousarray(data.T, dtype=np.float32)  # (traces, samples)
         if len(self.dims) == 2:
-            arr[:, :] = values
-        elif axis == "inline":
-            arr[index, :, :] = values
-        else:
-            arr[:, index, :] = values
+            self._array()[:, :] = values
+            return
+        c = self.section_chunk(axis)
+        row = self._pending.setdefault((axis, index // c), {})
+        row[index] = values
+        if len(row) == min(c, self.n_sections(axis) - index // c * c):
+            self._write_rows(axis, self._pending.pop((axis, index // c)))
+
+    def _write_rows(self, axis: str, sections: dict[int, np.ndarray]) -> None:
+        """Write held sections, each contiguous run as one slab."""
+        arr, ks = self._array(), sorted(sections)
+        starts = [i for i, k in enumerate(ks) if i == 0 or k != ks[i - 1] + 1] + [len(ks)]
+        for a, b in zip(starts[:-1], starts[1:], strict=True):
+            slab = np.stack([sections[k] for k in ks[a:b]])  # (run, traces, samples)
+            if axis == "inline":
+                arr[ks[a]:ks[b - 1] + 1, :, :] = slab
+            else:
+                arr[:, ks[a]:ks[b - 1] + 1, :] = slab.transpose(1, 0, 2)
+
+    def section(self, axis: str, index: int) -> np.ndarray:
+        """One section as written so far (held sections first written out)."""
+        self.flush()
+        return super().section(axis, index)
 
     def flush(self) -> None:
-        """Zarr writes each chunk as it is set: nothing is buffered."""
+        """Write every held section (a partial chunk row: this rank's share, or the end of a pass)."""
+        for (axis, _), sections in list(self._pending.items()):
+            self._write_rows(axis, sections)
+        self._pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        super().close()
 
 
 def create_mdio_output(source: MdioVolume, dst: str | os.PathLike) -> MdioOutput:
