@@ -7,7 +7,6 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchvision.ops import deform_conv2d
 
 
 class DenseLayer(nn.Module):
@@ -142,6 +141,9 @@ class DeformConvBlock(nn.Module):
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        from torchvision.ops import deform_conv2d  # here, not at import: torchvision costs ~2 s of start-up
+
+        self._deform_conv2d = deform_conv2d
 
     def offsets_and_mask(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Sampling offsets (B, 2K, H, W) and modulation mask in (0, 1) (B, K, H, W)."""
@@ -159,7 +161,7 @@ class DeformConvBlock(nn.Module):
         # in float32 on every device, as torchvision's CUDA autocast does (its CPU kernel has no bfloat16)
         with torch.autocast(device_type=x.device.type, enabled=False):
             bias = None if self.bias is None else self.bias.float()
-            out = deform_conv2d(x.float(), offset.float(), self.weight.float(), bias, padding=(pad, pad),
+            out = self._deform_conv2d(x.float(), offset.float(), self.weight.float(), bias, padding=(pad, pad),
                                 mask=mask.float())
         return out.to(x.dtype)
 
