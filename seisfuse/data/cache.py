@@ -22,6 +22,7 @@ import numpy as np
 from seisfuse.files import atomic_output
 from seisfuse.normalize import normalizer_from_traces, sample_indices
 from seisfuse.segy import GridVolume
+from seisfuse.segy.grid import live_ranges
 
 
 def cache_file_for(path: str, cache_dir: str, header_key: str, suffix: str = ".npy") -> Path:
@@ -56,7 +57,6 @@ class FileStats:
 def scan_file(volume: GridVolume, percentile: float, seed: int, cache_target: Path | None = None) -> FileStats:
     """One pass over a file: live-sample ranges, the normalization clip, and (optionally) the .npy copy."""
     grid = volume.geometry.grid
-    n = volume.n_samples
     first = np.full(volume.n_traces, -1, dtype=np.int64)
     last = np.full(volume.n_traces, -1, dtype=np.int64)
     sample = sample_indices(volume, seed=seed)
@@ -72,12 +72,8 @@ def scan_file(volume: GridVolume, percentile: float, seed: int, cache_target: Pa
                 arr[k] = block
             live = traces >= 0
             rows, idx = block[live], traces[live]
-            bad = ~np.isfinite(rows)
-            nonfinite += int(bad.sum())
-            nz = (rows != 0) & ~bad
-            has = nz.any(axis=1)
-            first[idx] = np.where(has, np.argmax(nz, axis=1), -1)
-            last[idx] = np.where(has, n - 1 - np.argmax(nz[:, ::-1], axis=1), -1)
+            first[idx], last[idx], bad = live_ranges(rows)
+            nonfinite += bad
             for j in np.flatnonzero(wanted[idx]):
                 kept[int(idx[j])] = rows[j].copy()
     clip = normalizer_from_traces(np.stack([kept[int(t)] for t in sample]), volume.path, percentile).clip

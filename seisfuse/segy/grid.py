@@ -18,6 +18,16 @@ from seisfuse.segy.geometry import Geometry
 AXES = ("inline", "crossline")
 
 
+def live_ranges(traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """First and last non-zero finite sample of each trace (rows; -1 for dead traces) and the non-finite count."""
+    bad = ~np.isfinite(traces)
+    nz = (traces != 0) & ~bad
+    live = nz.any(axis=1)
+    first = np.where(live, np.argmax(nz, axis=1), -1)
+    last = np.where(live, traces.shape[1] - 1 - np.argmax(nz[:, ::-1], axis=1), -1)
+    return first, last, int(bad.sum())
+
+
 class GridVolume:
     """Sections of a volume whose traces sit on a Geometry grid (-1 where no trace exists)."""
 
@@ -137,15 +147,9 @@ class GridVolume:
         last = np.full(self.n_traces, -1, dtype=np.int64)
         nonfinite = 0
         for a in range(0, self.n_traces, chunk):
-            block = self.read_traces(np.arange(a, min(a + chunk, self.n_traces)))
-            bad = ~np.isfinite(block)
-            nonfinite += int(bad.sum())
-            nz = (block != 0) & ~bad
-            live = nz.any(axis=1)
-            f = np.argmax(nz, axis=1)
-            lst = self.n_samples - 1 - np.argmax(nz[:, ::-1], axis=1)
-            first[a: a + len(block)] = np.where(live, f, -1)
-            last[a: a + len(block)] = np.where(live, lst, -1)
+            b = min(a + chunk, self.n_traces)
+            first[a:b], last[a:b], bad = live_ranges(self.read_traces(np.arange(a, b)))
+            nonfinite += bad
         return first, last, nonfinite
 
     def section_chunk(self, axis: str) -> int:
