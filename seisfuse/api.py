@@ -24,12 +24,10 @@ import torch
 
 from seisfuse.branches import Branches, BranchSettings
 from seisfuse.errors import SeisfuseError
-from seisfuse.fusers import DEFAULT_OVERLAP, DEFAULT_TILE, Fuser, load_fuser, tiled
-from seisfuse.normalize import Normalizer, fit_normalizer
+from seisfuse.fusers import DEFAULT_OVERLAP, DEFAULT_TILE, Fuser, load_fuser
+from seisfuse.normalize import Normalizer, dead_traces, fit_normalizer, normalizer_from_traces
 from seisfuse.segy import HeaderBytes, header_bytes_from, open_volume
-from seisfuse.segy.dataset import SOURCE_ATTR, open_dataset, write_like
-
-VERTICAL_DIMS = ("twt", "depth", "time", "samples")
+from seisfuse.segy.dataset import SOURCE_ATTR, VERTICAL_DIMS, open_dataset, write_like
 
 
 class Model:
@@ -91,27 +89,20 @@ class Model:
         return out
 
     def _normalizer(self, values: np.ndarray, clip: float | None) -> Normalizer:
-        """The given clip, or the array's own robust clip (percentile of |live amplitude|)."""
-        if clip is None:
-            live = np.abs(values[np.isfinite(values) & (values != 0)])
-            if live.size == 0:
-                raise SeisfuseError("fuse: the data holds no live (non-zero, finite) samples")
-            clip = float(np.percentile(live, self.settings.clip_percentile))
-        return Normalizer(clip, self.settings.clip_percentile)
+        """The given clip, or the array's own, by predict's rule (the percentile of |amplitude| of live traces)."""
+        if clip is not None:
+            return Normalizer(clip, self.settings.clip_percentile)
+        traces = values.T if values.ndim == 2 else values.reshape(-1, values.shape[-1])  # one trace per row
+        return normalizer_from_traces(traces, "fuse", self.settings.clip_percentile)
 
     def _fuse_sections(self, sections: np.ndarray, normalizer: Normalizer) -> np.ndarray:
         """(N, samples, traces) amplitudes -> fused amplitudes; dead traces stay zero."""
         branches = Branches(self.settings, normalizer)
-        module = self.fuser.module
-        device = next(module.parameters()).device if module is not None else torch.device("cpu")
         out = np.empty_like(sections, dtype=np.float32)
         for i, section in enumerate(sections):
-            raw, edge = branches.pair(section)
-            with torch.inference_mode():
-                fused = tiled(self.fuser.fn, torch.from_numpy(raw)[None, None].to(device),
-                              torch.from_numpy(edge)[None, None].to(device), self.tile, self.overlap)
-            amp = normalizer.inverse(fused.float().clamp(0, 1)[0, 0].cpu().numpy())
-            amp[:, ~np.any(np.isfinite(section) & (section != 0), axis=0)] = 0.0
+            fused = self.fuser.fuse_section(*branches.pair(section), tile=self.tile, overlap=self.overlap)
+            amp = normalizer.inverse(np.clip(fused, 0.0, 1.0))
+            amp[:, dead_traces(section)] = 0.0
             out[i] = amp
         return out
 

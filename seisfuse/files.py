@@ -82,16 +82,22 @@ def finish_output(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
             os.close(fd)
 
 
+def remove_part(path: str | os.PathLike) -> None:
+    """Delete a temporary file or folder (an MDIO output), if it is still there."""
+    path = Path(path)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
 def remove_stale_parts(out: str | os.PathLike) -> list[Path]:
     """Delete temporary files an interrupted run left beside out (.OUT.*.part); returns what was removed."""
     out_path = Path(out)
     stale = sorted(out_path.parent.glob(f".{out_path.name}.*.part"))
     for p in stale:
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
+        remove_part(p)
     return stale
 
 

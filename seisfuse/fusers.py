@@ -33,11 +33,13 @@ class Fuser:
     fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     module: torch.nn.Module | None = None
 
-    def fuse_section(self, raw: np.ndarray, edge: np.ndarray) -> np.ndarray:
-        """Fuse one (H, W) section on the module's device (pictures, the Python API)."""
+    def fuse_section(self, raw: np.ndarray, edge: np.ndarray, tile: int | None = None,
+                     overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+        """Fuse one (H, W) section on the module's device (pictures, the Python API), in tiles if tile is given."""
         device = next(self.module.parameters()).device if self.module is not None else torch.device("cpu")
+        r, e = torch.from_numpy(raw)[None, None].to(device), torch.from_numpy(edge)[None, None].to(device)
         with torch.inference_mode():
-            out = self.fn(torch.from_numpy(raw)[None, None].to(device), torch.from_numpy(edge)[None, None].to(device))
+            out = self.fn(r, e) if tile is None else tiled(self.fn, r, e, tile, overlap)
         return out[0, 0].float().cpu().numpy()
 
 

@@ -30,6 +30,11 @@ def sanitize(x: np.ndarray) -> tuple[np.ndarray, int]:
     return x, n
 
 
+def dead_traces(section: np.ndarray) -> np.ndarray:
+    """Which traces (columns) of a (samples, traces) section hold no finite non-zero sample: they stay zero."""
+    return ~np.any(np.isfinite(section) & (section != 0), axis=0)
+
+
 @dataclass
 class AmplitudeStats:
     """Amplitude statistics of a random sample of live traces."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,9 +36,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from seisfuse.branches import Branches
 from seisfuse.errors import SeisfuseError, SettingError, file_error
-from seisfuse.files import check_output, finish_output, remove_stale_parts, temp_path_for
+from seisfuse.files import check_output, finish_output, remove_part, remove_stale_parts, temp_path_for
 from seisfuse.fusers import Fuser, tiled
-from seisfuse.normalize import fit_normalizer
+from seisfuse.normalize import dead_traces, fit_normalizer
 from seisfuse.ranks import FabricRanks, Ranks
 from seisfuse.segy import GridVolume, HeaderBytes, create_output, is_mdio, open_volume, reopen_output
 
@@ -132,7 +131,7 @@ class SectionDataset(Dataset):
             raw, edge = branches.pair(section)
             raws.append(raw)
             edges.append(edge)
-            deads.append(~np.any(np.isfinite(section) & (section != 0), axis=0))
+            deads.append(dead_traces(section))
         return {"group": i, "raw": torch.from_numpy(np.stack(raws))[:, None],
                 "edge": torch.from_numpy(np.stack(edges))[:, None], "dead": torch.from_numpy(np.stack(deads))}
 
@@ -343,10 +342,7 @@ class Predictor:
                 f.out.close()
             f.out = None
         if f.tmp is not None and f.owner:
-            if f.tmp.is_dir():
-                shutil.rmtree(f.tmp, ignore_errors=True)
-            with contextlib.suppress(FileNotFoundError):
-                f.tmp.unlink()
+            remove_part(f.tmp)
         f.tmp = None
 
 

@@ -26,6 +26,7 @@ from seisfuse.segy.volume import Volume, open_volume
 from seisfuse.segy.writing import create_output
 
 SOURCE_ATTR = "seisfuse_source"
+VERTICAL_DIMS = ("twt", "depth", "time", "samples")  # names a sample dimension may have
 
 
 class _VolumeArray(BackendArray):
@@ -125,7 +126,7 @@ def write_like(source: str | os.PathLike, out: str | os.PathLike, data: Any,
 
 def _dims_of(volume: Volume, data: xr.DataArray) -> list[str]:
     """data's dims in the source's (sections, traces, samples) order."""
-    vert = next((d for d in data.dims if d in ("twt", "depth", "time", "samples")), data.dims[-1])
+    vert = next((d for d in data.dims if d in VERTICAL_DIMS), data.dims[-1])
     rest = [d for d in data.dims if d != vert]
     order = {"iline": 0, "gather": 0, "xline": 1, "cdp": 1, "trace": 1}
     return sorted(rest, key=lambda d: order.get(str(d), 9)) + [vert]
