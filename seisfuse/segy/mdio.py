@@ -215,8 +215,10 @@ class MdioOutput(MdioVolume):
                 arr[:, ks[a]:ks[b - 1] + 1, :] = slab.transpose(1, 0, 2)
 
     def section(self, axis: str, index: int) -> np.ndarray:
-        """One section as written so far (held sections first written out)."""
-        self.flush()
+        """One section as written so far: held sections that cross it are written out first (none do in the
+        second pass of `both`, which reads crossline k before writing it, so its chunk rows stay held)."""
+        if any(a != axis or index in rows for (a, _), rows in self._pending.items()):
+            self.flush()
         return super().section(axis, index)
 
     def flush(self) -> None:
