@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,8 +95,7 @@ def semi_real(fuser: Fuser, inputs: list[str], workdir: str | os.PathLike, *, ki
             fused = work / f"{stem}_fused.sgy"
             jobs.append((noisy, fused))
             plan.append((path, kind, noisy, fused))
-    options = options or PredictOptions()
-    options.force, options.header_bytes = True, header_bytes
+    options = replace(options or PredictOptions(), force=True, header_bytes=header_bytes)
     for result in Predictor(fuser, options, device="cpu", progress=False).run(jobs):
         if result.status == "failed":
             raise SettingError(result.setting, result.error) if result.setting else SeisfuseError(result.error)
@@ -113,7 +112,6 @@ def _score(path: str, kind: str, ratio: float, noisy: Path, fused: Path, fuser: 
     tuned = {name: method(name) for name in TUNED}
     grid = {(name, i): method(name, **params) for name, options in GRID.items() for i, params in enumerate(options)}
     per: dict[str, list[dict[str, float]]] = {model: [], INPUT: [], **{f"{n} (tuned)": [] for n in tuned}}
-    grid_ssim: dict[tuple[str, int], list[float]] = {k: [] for k in grid}
     grid_rows: dict[tuple[str, int], list[dict[str, float]]] = {k: [] for k in grid}
     with open_volume(noisy, header_bytes) as nv, open_volume(path, header_bytes) as ov, \
             open_volume(fused, header_bytes) as fv:
@@ -128,12 +126,10 @@ def _score(path: str, kind: str, ratio: float, noisy: Path, fused: Path, fuser: 
             for name, fn in tuned.items():
                 per[f"{name} (tuned)"].append(_scores(fn(raw, raw), ref))
             for key, fn in grid.items():
-                s = _scores(fn(raw, raw), ref)
-                grid_rows[key].append(s)
-                grid_ssim[key].append(s["SSIM"])
+                grid_rows[key].append(_scores(fn(raw, raw), ref))
     case = Case(Path(path).name, kind, ratio, n, {k: _mean(v) for k, v in per.items()}, model)
     for name, options in GRID.items():
-        best = max(range(len(options)), key=lambda i: np.mean(grid_ssim[(name, i)]))
+        best = max(range(len(options)), key=lambda i: np.mean([s["SSIM"] for s in grid_rows[(name, i)]]))
         params = ", ".join(f"{k}={v:g}" for k, v in options[best].items())
         case.rows[f"{name} best on this file ({params})"] = _mean(grid_rows[(name, best)])
     return case
