@@ -112,16 +112,23 @@ def run_cli(capsys):
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def synth_segy(path: Path, **knobs) -> Path:
+    """A synthetic survey (its noisy volume) written as SEG-Y by synth's own writer; knobs are SynthConfig's."""
+    from seisfuse.synth import SynthConfig, make_survey, write_volume
+
+    cfg = SynthConfig(**knobs)
+    write_volume(path, make_survey(cfg).seismic, cfg)
+    return path
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> Path:
     """A checkpoint from two real training steps of the tiny net."""
     from seisfuse.cli import main
-    from seisfuse.synth import SynthConfig, make_survey, write_volume
 
     folder = tmp_path_factory.mktemp("trained")
     survey = folder / "train.sgy"
-    cfg = SynthConfig(inlines=48, crosslines=48, samples=64, faults=2, seed=3)
-    write_volume(survey, make_survey(cfg).seismic, cfg)
+    synth_segy(survey, inlines=48, crosslines=48, samples=64, faults=2, seed=3)
     cwd = os.getcwd()
     os.chdir(folder)
     try:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import cube, trace_headers, write_segy
+from conftest import cube, synth_segy, trace_headers, write_segy
 
 import seisfuse
 from seisfuse.segy import open_volume
-from seisfuse.synth import SynthConfig, make_survey, write_volume
 
 
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory):
     path = tmp_path_factory.mktemp("api") / "s.sgy"
-    cfg = SynthConfig(inlines=6, crosslines=30, samples=48, faults=1, seed=12)
-    write_volume(path, make_survey(cfg).seismic, cfg)
+    synth_segy(path, inlines=6, crosslines=30, samples=48, faults=1, seed=12)
     return path
 
 

@@ -10,18 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import segyio
-from conftest import cube, trace_headers, write_segy
+from conftest import cube, synth_segy, trace_headers, write_segy
 
 from seisfuse.segy import open_volume
-from seisfuse.synth import SynthConfig, make_survey, write_volume
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
 def synth_file(path: Path, seed: int, inlines: int = 5, crosslines: int = 24, samples: int = 40) -> Path:
-    cfg = SynthConfig(inlines=inlines, crosslines=crosslines, samples=samples, faults=1, seed=seed)
-    write_volume(path, make_survey(cfg).seismic, cfg)
+    synth_segy(path, inlines=inlines, crosslines=crosslines, samples=samples, faults=1, seed=seed)
     return path
 
 

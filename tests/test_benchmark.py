@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from conftest import REALDATA, trace_headers
+from conftest import REALDATA, synth_segy, trace_headers
 
 from seisfuse.benchmark import noisy_copy
 from seisfuse.noise import signal_rms
 from seisfuse.segy import open_volume
-from seisfuse.synth import SynthConfig, make_survey, write_volume
 
 
 def test_noisy_copy_has_the_ratio_and_the_headers(tmp_path):
     src = tmp_path / "line.sgy"
-    cfg = SynthConfig(inlines=1, crosslines=80, samples=120, faults=1, noise=0.0, seed=4)
-    write_volume(src, make_survey(cfg).seismic, cfg)
+    synth_segy(src, inlines=1, crosslines=80, samples=120, faults=1, noise=0.0, seed=4)
     out = noisy_copy(src, tmp_path / "noisy.sgy", "band", 0.5, seed=1)
     assert trace_headers(out) == trace_headers(src)
     with open_volume(src) as a, open_volume(out) as b:
@@ -30,8 +28,7 @@ def test_benchmark_rows_metrics_verdict_and_json(trained, tmp_path, run_cli):
     files = []
     for seed in (5, 6):
         files.append(tmp_path / f"real{seed}.sgy")
-        cfg = SynthConfig(inlines=3, crosslines=40, samples=64, faults=1, noise=0.05, seed=seed)
-        write_volume(files[-1], make_survey(cfg).seismic, cfg)
+        synth_segy(files[-1], inlines=3, crosslines=40, samples=64, faults=1, noise=0.05, seed=seed)
     js = tmp_path / "b.json"
     code, out, err = run_cli("benchmark", "--ckpt", trained, "--input", *files, "--noise", "white,band",
                              "--ratio", "0.5", "--json", js, "--workdir", tmp_path / "work")
@@ -59,8 +56,7 @@ def test_benchmark_scores_a_perfect_fusion_as_perfect(tmp_path, monkeypatch):
     from seisfuse.fusers import Fuser
 
     src = tmp_path / "real.sgy"
-    cfg = SynthConfig(inlines=2, crosslines=48, samples=64, faults=1, noise=0.0, seed=9)
-    write_volume(src, make_survey(cfg).seismic, cfg)
+    synth_segy(src, inlines=2, crosslines=48, samples=64, faults=1, noise=0.0, seed=9)
     settings = BranchSettings()
     with open_volume(src) as vol:
         original = [vol.section("inline", k) for k in range(2)]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import cube, write_segy
+from conftest import cube, synth_segy, write_segy
 
 from seisfuse.data import SeismicDataModule, grid_positions, live_fraction
 from seisfuse.errors import SeisfuseError
 from seisfuse.segy import open_volume
-from seisfuse.synth import SynthConfig, make_survey, write_volume
 
 P = 40
 
@@ -18,8 +17,7 @@ P = 40
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "survey.sgy"
-    cfg = SynthConfig(inlines=64, crosslines=56, samples=96, faults=2, seed=5)
-    write_volume(path, make_survey(cfg).seismic, cfg)
+    synth_segy(path, inlines=64, crosslines=56, samples=96, faults=2, seed=5)
     return path
 
 
@@ -122,8 +120,7 @@ def test_2d_line_gives_one_section_split_along_traces(tmp_path):
 
 def test_separate_val_files_and_panels(survey, tmp_path):
     other = tmp_path / "other.sgy"
-    cfg = SynthConfig(inlines=20, crosslines=48, samples=64, seed=9)
-    write_volume(other, make_survey(cfg).seismic, cfg)
+    synth_segy(other, inlines=20, crosslines=48, samples=64, seed=9)
     dm = SeismicDataModule(train_files=[str(survey)], val_files=[str(other)], patch_size=P, stride=20,
                            num_workers=0)
     dm.setup("fit")
@@ -149,8 +146,7 @@ def test_cache_gives_identical_patches(survey, tmp_path):
     cached.prepare_data()
     assert list((tmp_path / "cache").glob("*.npy"))
     held_out = tmp_path / "held_out.sgy"
-    cfg = SynthConfig(inlines=10, crosslines=48, samples=64, seed=4)
-    write_volume(held_out, make_survey(cfg).seismic, cfg)
+    synth_segy(held_out, inlines=10, crosslines=48, samples=64, seed=4)
     with_test = SeismicDataModule(train_files=[str(survey)], test_files=[str(held_out)], cache_dir=str(tmp_path / "c2"))
     with_test.prepare_data()
     assert sorted(p.name.split("-")[0] for p in (tmp_path / "c2").glob("*.npy")) == ["held_out", "survey"]

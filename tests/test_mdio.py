@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import synth_segy
 
 from seisfuse.segy import is_mdio, open_volume
-from seisfuse.synth import SynthConfig, make_survey, write_volume
 
 mdio = pytest.importorskip("mdio", reason="the mdio extra (pip install 'seisfuse[mdio]') is not installed")
 
@@ -21,8 +21,7 @@ def pair(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("mdio")
     sgy = folder / "s.sgy"
-    cfg = SynthConfig(inlines=6, crosslines=20, samples=40, faults=1, seed=21)
-    write_volume(sgy, make_survey(cfg).seismic, cfg)
+    synth_segy(sgy, inlines=6, crosslines=20, samples=40, faults=1, seed=21)
     out = folder / "s.mdio"
     mdio.segy_to_mdio(segy_spec=get_segy_standard(1.0), mdio_template=get_template("PostStack3DTime"),
                       input_path=sgy, output_path=out, overwrite=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import cube, trace_headers, write_segy
+from conftest import cube, synth_segy, trace_headers, write_segy
 from matplotlib.image import imread
 
 from seisfuse.fusers import baseline_fuser, blend_window, load_fuser, tile_starts, tiled
@@ -162,9 +162,7 @@ def test_two_ranks_write_the_same_file_as_one(trained, survey, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_run_leaves_no_final_file(trained, tmp_path, sig):
-    cfg = SynthConfig(inlines=300, crosslines=40, samples=64, faults=1, seed=1)
-    src = tmp_path / "big.sgy"
-    write_volume(src, make_survey(cfg).seismic, cfg)
+    src = synth_segy(tmp_path / "big.sgy", inlines=300, crosslines=40, samples=64, faults=1, seed=1)
     out = tmp_path / "out.sgy"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen([SEISFUSE, "predict", "--ckpt", str(trained), "--input", str(src), "--output", str(out),

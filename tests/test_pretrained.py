@@ -5,10 +5,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
+from conftest import synth_segy
 
 import seisfuse
 from seisfuse.metrics import psnr, ssim
-from seisfuse.synth import SynthConfig, make_survey, write_volume
+from seisfuse.synth import SynthConfig, make_survey
 from seisfuse.weights import pretrained_path
 
 # a survey the training never drew (training surveys come from the config seed), white noise at SNR 3.3
@@ -48,9 +49,7 @@ def test_shipped_model_is_closer_to_the_clean_section_than_the_input_and_a_gauss
 
 
 def test_predict_without_a_checkpoint_uses_the_shipped_model(run_cli, tmp_path):
-    cfg = SynthConfig(inlines=2, crosslines=24, samples=40, faults=1, seed=5)
-    src = tmp_path / "in.sgy"
-    write_volume(src, make_survey(cfg).seismic, cfg)
+    src = synth_segy(tmp_path / "in.sgy", inlines=2, crosslines=24, samples=40, faults=1, seed=5)
     code, out, err = run_cli("predict", "--input", src, "--output", tmp_path / "out.sgy", "--num-workers", "0")
     assert code == 0, err
     assert "model: pretrained (the pretrained model shipped with seisfuse)" in out
@@ -61,8 +60,7 @@ def test_predict_without_a_checkpoint_uses_the_shipped_model(run_cli, tmp_path):
 
 def test_a_missing_weights_file_is_a_one_line_error(run_cli, tmp_path, monkeypatch):
     monkeypatch.setattr("seisfuse.weights.pretrained_path", lambda: tmp_path / "gone.pt")
-    cfg = SynthConfig(inlines=1, crosslines=8, samples=16, faults=0, seed=1)
-    write_volume(tmp_path / "in.sgy", make_survey(cfg).seismic, cfg)
+    synth_segy(tmp_path / "in.sgy", inlines=1, crosslines=8, samples=16, faults=0, seed=1)
     code, _, err = run_cli("predict", "--input", tmp_path / "in.sgy", "--output", tmp_path / "o.sgy")
     assert code != 0 and "pretrained weights are missing" in err and "Traceback" not in err
     assert not (tmp_path / "o.sgy").exists()

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import synth_segy
 from wandb_records import offline_runs, read_run
-
-from seisfuse.synth import SynthConfig, make_survey, write_volume
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "tiny.yaml"
@@ -24,8 +23,7 @@ EXPERIMENTS = sorted((ROOT / "configs" / "experiment").glob("*.yaml"))
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("survey") / "train.sgy"
-    cfg = SynthConfig(inlines=48, crosslines=48, samples=64, faults=2, seed=3)
-    write_volume(path, make_survey(cfg).seismic, cfg)
+    synth_segy(path, inlines=48, crosslines=48, samples=64, faults=2, seed=3)
     return path
 
 
@@ -235,8 +233,7 @@ def test_validate_and_test_commands_score_a_checkpoint_in_their_own_runs(run_cli
     own = [p for p in train_run.rglob("*") if p.is_file() and not p.is_symlink()]  # W&B links its global core log
     before = {p.relative_to(train_run): p.read_bytes() for p in own}
     other = tmp_path / "test.sgy"
-    cfg = SynthConfig(inlines=20, crosslines=48, samples=64, seed=11)
-    write_volume(other, make_survey(cfg).seismic, cfg)
+    synth_segy(other, inlines=20, crosslines=48, samples=64, seed=11)
     for command, extra, key in (("validate", [], "val/qabf"), ("test", [f"--data.test_files=[{other}]"], "test/qabf")):
         os.environ.pop("SEISFUSE_RUN_DIR", None)
         args = fit_args(survey, "--experiment=vt", f"--ckpt_path={ckpt}", *extra)
