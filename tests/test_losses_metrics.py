@@ -11,8 +11,9 @@ from skimage.metrics import structural_similarity
 from sklearn.metrics import mutual_info_score
 
 from seisfuse import metrics as m
+from seisfuse.fusion_rules import FUSION_RULES as BASELINES
+from seisfuse.fusion_rules import average, laplacian_pyramid, wavelet
 from seisfuse.losses import FusionLoss, LossConfig, fit_msssim_window
-from seisfuse.models.baselines import BASELINES, average, laplacian_pyramid, wavelet
 
 RNG = np.random.default_rng(0)
 
@@ -267,18 +268,19 @@ def test_baselines_on_tiny_sections():
 def test_classical_filters_are_one_opencv_call_with_tuned_parameters():
     import cv2
 
-    from seisfuse.cli.predict import METHODS as CLI_METHODS
-    from seisfuse.models.baselines import METHODS, TUNED, method
+    from seisfuse.denoisers import DENOISERS
+    from seisfuse.errors import SettingError
+    from seisfuse.fusers import classical_method as method
 
-    assert tuple(CLI_METHODS) == tuple(METHODS)
+    tuned = {k: v.tuned for k, v in DENOISERS.items()}
     raw = smooth((40, 50), 15)
-    np.testing.assert_array_equal(method("median")(raw, raw), cv2.medianBlur(raw, TUNED["median"]["size"]))
+    np.testing.assert_array_equal(method("median")(raw, raw), cv2.medianBlur(raw, tuned["median"]["size"]))
     np.testing.assert_array_equal(method("gaussian", sigma=2.0)(raw, None),
                                   cv2.GaussianBlur(raw, (0, 0), 2.0, borderType=cv2.BORDER_REFLECT_101))
-    b = TUNED["bilateral"]
+    b = tuned["bilateral"]
     np.testing.assert_array_equal(method("bilateral")(raw, None),
                                   cv2.bilateralFilter(raw, b["diameter"], b["sigma_color"], b["sigma_space"]))
-    with pytest.raises(ValueError, match="invalid parameters"):
+    with pytest.raises(SettingError, match="invalid parameters"):
         method("median", size=4)
-    with pytest.raises(ValueError, match="takes no parameters"):
+    with pytest.raises(SettingError, match="takes no parameters"):
         method("average", sigma=1)

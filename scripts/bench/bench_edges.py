@@ -15,7 +15,8 @@ import time
 import cv2
 import numpy as np
 
-from seisfuse.edges import EdgePipeline, gaussian_blur
+from seisfuse.denoisers.filters import gaussian_blur
+from seisfuse.edges import EdgePipeline
 
 BENCH_PIPELINE = [
     {"op": "gaussian", "sigma": 1.0},

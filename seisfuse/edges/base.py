@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 
-REFLECT = cv2.BORDER_REFLECT_101
+from seisfuse.denoisers.filters import as_image
+
 MAGNITUDE = "magnitude"  # output >= 0, background near 0 (edge maps)
 AMPLITUDE = "amplitude"  # output centred on 0.5 like the normalized input (smoothed / sharpened sections)
 
@@ -37,30 +37,17 @@ def register(cls: type[EdgeOp]) -> type[EdgeOp]:
     return cls
 
 
-def _as_image(img: np.ndarray) -> np.ndarray:
-    """A C-contiguous 2D float32 view or copy of img."""
-    img = np.ascontiguousarray(img, dtype=np.float32)
-    if img.ndim != 2:
-        raise ValueError(f"edge ops take 2D images, got shape {img.shape}")
-    return img
-
-
-def _clip01(x: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1] in place."""
-    return np.clip(x, 0.0, 1.0, out=x)
-
-
-def _odd(name: str, value: int, minimum: int = 1) -> None:
+def check_odd(name: str, value: int, minimum: int = 1) -> None:
     if int(value) != value or value < minimum or value % 2 == 0:
         raise EdgeOpError(f"{name} must be an odd integer >= {minimum}, got {value}")
 
 
-def _positive(name: str, value: float) -> None:
+def check_positive(name: str, value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
         raise EdgeOpError(f"{name} must be a positive number, got {value!r}")
 
 
-def _in_range(name: str, value: float, lo: float, hi: float) -> None:
+def check_in_range(name: str, value: float, lo: float, hi: float) -> None:
     if not (isinstance(value, int | float) and lo <= value <= hi):
         raise EdgeOpError(f"{name} must be in [{lo}, {hi}], got {value!r}")
 
@@ -88,7 +75,7 @@ class EdgeOp:
         raise NotImplementedError
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
-        return self.apply(_as_image(img))
+        return self.apply(as_image(img))
 
     def to_dict(self) -> dict[str, Any]:
         """{'op': name, **parameters}, the form used in YAML configs."""

@@ -9,8 +9,9 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from seisfuse.edges.base import MAGNITUDE, REFLECT, EdgeOp, EdgeOpError, _clip01, _in_range, _positive, register
-from seisfuse.edges.sharpening import _laplacian_kernel_max, check_laplacian_ksize, laplacian
+from seisfuse.denoisers.filters import REFLECT, clip01
+from seisfuse.edges.base import MAGNITUDE, EdgeOp, EdgeOpError, check_in_range, check_positive, register
+from seisfuse.edges.sharpening import check_laplacian_ksize, laplacian, laplacian_kernel_max
 
 
 def _deriv_max(ksize: int) -> float:
@@ -38,7 +39,7 @@ def _scaled_gradient(img: np.ndarray, ksize: int, gain: float) -> np.ndarray:
     """Gradient magnitude (ksize -1: Scharr) / its largest possible value, times gain, clipped to [0, 1]."""
     mag = _magnitude(*gradient_xy(img, ksize))
     mag *= np.float32(gain / (_deriv_max(ksize) * math.sqrt(2)))
-    return _clip01(mag)
+    return clip01(mag)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class _Detector(EdgeOp):
     gain: float = 1.0
 
     def check(self) -> None:
-        _positive("gain", self.gain)
+        check_positive("gain", self.gain)
 
 
 @register
@@ -105,8 +106,8 @@ class Laplacian(_Detector):
     def apply(self, img: np.ndarray) -> np.ndarray:
         lap = laplacian(img, self.ksize)
         out = np.abs(lap, out=lap)
-        out *= np.float32(self.gain / _laplacian_kernel_max(self.ksize))
-        return _clip01(out)
+        out *= np.float32(self.gain / laplacian_kernel_max(self.ksize))
+        return clip01(out)
 
 
 @register
@@ -122,8 +123,8 @@ class Canny(EdgeOp):
     _SCALE: ClassVar[float] = 4096.0  # fixed-point scale of the derivatives handed to OpenCV
 
     def check(self) -> None:
-        _in_range("low", self.low, 0.0, 1.0)
-        _in_range("high", self.high, 0.0, 1.0)
+        check_in_range("low", self.low, 0.0, 1.0)
+        check_in_range("high", self.high, 0.0, 1.0)
         if self.low > self.high:
             raise EdgeOpError(f"low ({self.low}) must not exceed high ({self.high})")
 

@@ -8,7 +8,8 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from seisfuse.edges.base import MAGNITUDE, EdgeOp, EdgeOpError, _clip01, _odd, _positive, register
+from seisfuse.denoisers.filters import clip01
+from seisfuse.edges.base import MAGNITUDE, EdgeOp, EdgeOpError, check_odd, check_positive, register
 
 SHAPES = {"rect": cv2.MORPH_RECT, "ellipse": cv2.MORPH_ELLIPSE, "cross": cv2.MORPH_CROSS}
 
@@ -25,12 +26,12 @@ class _Morph(EdgeOp):
     gain: float = 1.0
 
     def check(self) -> None:
-        _odd("size", self.size, 3)
+        check_odd("size", self.size, 3)
         if self.shape not in SHAPES:
             raise EdgeOpError(f"shape must be one of {', '.join(SHAPES)}, got {self.shape!r}")
         if int(self.iterations) != self.iterations or self.iterations < 1:
             raise EdgeOpError(f"iterations must be an integer >= 1, got {self.iterations}")
-        _positive("gain", self.gain)
+        check_positive("gain", self.gain)
 
     @property
     def kernel(self) -> np.ndarray:
@@ -45,7 +46,7 @@ class _Morph(EdgeOp):
         out = cv2.morphologyEx(img, self.cv_op, self.kernel, iterations=self.iterations)
         if self.gain != 1.0:
             out *= np.float32(self.gain)
-        return _clip01(out)
+        return clip01(out)
 
 
 def _morph(name: str, cv_op: int, reach: int, output: str | None, doc: str) -> type[EdgeOp]:
@@ -84,4 +85,4 @@ class MorphContrast(_Morph):
         top = cv2.morphologyEx(img, cv2.MORPH_TOPHAT, kernel, iterations=self.iterations)
         black = cv2.morphologyEx(img, cv2.MORPH_BLACKHAT, kernel, iterations=self.iterations)
         top -= black
-        return _clip01(cv2.addWeighted(img, 1.0, top, float(self.gain), 0.0))
+        return clip01(cv2.addWeighted(img, 1.0, top, float(self.gain), 0.0))

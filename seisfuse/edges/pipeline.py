@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from seisfuse.edges.base import AMPLITUDE, EdgeOp, EdgeOpError, _as_image, build_op
+from seisfuse.edges.base import AMPLITUDE, EdgeOp, EdgeOpError, as_image, build_op
 
 _ALIGN = 16  # columns; OpenCV's vector loops and scalar tails round differently in the last bit
 
@@ -55,7 +55,7 @@ class EdgePipeline:
         return " > ".join(op.describe() for op in self.ops) or "identity"
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
-        out = _as_image(img)
+        out = as_image(img)
         if not self.ops:
             return out.copy()
         for op in self.ops:

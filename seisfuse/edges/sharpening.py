@@ -8,8 +8,8 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from seisfuse.edges.base import REFLECT, EdgeOp, EdgeOpError, _clip01, _in_range, _positive, register
-from seisfuse.edges.smoothing import _gauss_radius, gaussian_blur
+from seisfuse.denoisers.filters import REFLECT, clip01, gauss_radius, gaussian_blur
+from seisfuse.edges.base import EdgeOp, EdgeOpError, check_in_range, check_positive, register
 
 
 @register
@@ -23,18 +23,18 @@ class Unsharp(EdgeOp):
     truncate: float = 4.0
 
     def check(self) -> None:
-        _positive("sigma", self.sigma)
-        _in_range("amount", self.amount, 0.0, 100.0)
-        _positive("truncate", self.truncate)
+        check_positive("sigma", self.sigma)
+        check_in_range("amount", self.amount, 0.0, 100.0)
+        check_positive("truncate", self.truncate)
 
     @property
     def halo(self) -> float:
-        return _gauss_radius(self.sigma, self.truncate)
+        return gauss_radius(self.sigma, self.truncate)
 
     def apply(self, img: np.ndarray) -> np.ndarray:
         blur = gaussian_blur(img, self.sigma, self.truncate)
         out = cv2.addWeighted(img, 1.0 + self.amount, blur, -self.amount, 0.0)
-        return _clip01(out)
+        return clip01(out)
 
 
 LAPLACIAN_KSIZES = (1, 3, 5, 7)
@@ -51,7 +51,7 @@ def laplacian(img: np.ndarray, ksize: int) -> np.ndarray:
     return cv2.Laplacian(img, cv2.CV_32F, ksize=ksize, borderType=REFLECT)
 
 
-def _laplacian_kernel_max(ksize: int) -> float:
+def laplacian_kernel_max(ksize: int) -> float:
     """Largest |Laplacian| of an image in [0, 1]: half the sum of |kernel| (kernel sums to 0)."""
     if ksize == 1:
         return 4.0
@@ -70,7 +70,7 @@ class LaplacianSharpen(EdgeOp):
     ksize: int = 1
 
     def check(self) -> None:
-        _in_range("strength", self.strength, 0.0, 100.0)
+        check_in_range("strength", self.strength, 0.0, 100.0)
         check_laplacian_ksize(self.ksize)
 
     @property
@@ -78,4 +78,4 @@ class LaplacianSharpen(EdgeOp):
         return max(1, self.ksize // 2)
 
     def apply(self, img: np.ndarray) -> np.ndarray:
-        return _clip01(cv2.addWeighted(img, 1.0, laplacian(img, self.ksize), -self.strength, 0.0))
+        return clip01(cv2.addWeighted(img, 1.0, laplacian(img, self.ksize), -self.strength, 0.0))

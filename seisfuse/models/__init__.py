@@ -1,4 +1,4 @@
-"""The research objects: the fusion network and its blocks (`blocks.py`); classical baselines in `baselines.py`."""
+"""The research objects: the fusion network (`fusion.py`) and its blocks (`blocks.py`)."""
 
 from seisfuse.models.fusion import FusionConfig, FusionNet
 
