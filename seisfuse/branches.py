@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from seisfuse.edges import DEFAULT_PIPELINE, EdgeOpError, EdgePipeline
-from seisfuse.normalize import DEFAULT_PERCENTILE, Normalizer
+from seisfuse.normalize import DEFAULT_PERCENTILE, Normalizer, normalizer_from_traces
+from seisfuse.segy.grid import DEFAULT_SAMPLE_TRACES, GridVolume
 
 #: Reads raw amplitudes of rows ya:yb, columns xa:xb of one section: (ya, yb, xa, xb) -> (yb - ya, xb - xa).
 WindowReader = Callable[[int, int, int, int], np.ndarray]
@@ -55,6 +56,12 @@ class BranchSettings:
         return cls(edges=list(d["edges"]), clip_percentile=float(d["clip_percentile"]))
 
 
+def fit_normalizer(volume: GridVolume, percentile: float = DEFAULT_PERCENTILE, n_traces: int = DEFAULT_SAMPLE_TRACES,
+                   seed: int = 0) -> Normalizer:
+    """The normalizer of a volume: its clip from a reproducible sample of its live traces."""
+    return normalizer_from_traces(volume.sample_traces(n_traces, seed), volume.path, percentile)
+
+
 @dataclass(frozen=True)
 class Branches:
     """Makes the (raw, edge) pairs of one volume: its normalizer and the edge pipeline."""
@@ -67,6 +74,11 @@ class Branches:
         """The edge pipeline."""
         return self.settings.pipeline
 
+    @classmethod
+    def of_volume(cls, settings: BranchSettings, volume: GridVolume) -> Branches:
+        """The branches of a volume: these settings, its own normalizer."""
+        return cls(settings, fit_normalizer(volume, settings.clip_percentile))
+
     def pair(self, section: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(raw, edge) in [0, 1] of a whole section of amplitudes."""
         raw = self.normalizer.forward(section)
@@ -78,8 +90,17 @@ class Branches:
 
         Bit-identical to cropping :meth:`pair` of the whole section (shape = the section's shape).
         """
+        window, origin = self.window_in_region(read, shape, y0, y1, x0, x1)
+        return self.pair_of_window(window, origin, y0, y1, x0, x1)
+
+    def window_in_region(self, read: WindowReader, shape: tuple[int, int], y0: int, y1: int, x0: int,
+                         x1: int) -> tuple[np.ndarray, tuple[int, int]]:
+        """The normalized window the region [y0:y1, x0:x1] needs (the region plus the halo) and its origin."""
         ya, yb, xa, xb = self.pipeline.region_bounds(shape, y0, y1, x0, x1)
-        window = self.normalizer.forward(read(ya, yb, xa, xb))
-        edge = self.pipeline.apply_window(window, (ya, xa), y0, y1, x0, x1)
-        raw = EdgePipeline.crop_window(window, (ya, xa), y0, y1, x0, x1)
-        return raw, edge
+        return self.normalizer.forward(read(ya, yb, xa, xb)), (ya, xa)
+
+    def pair_of_window(self, window: np.ndarray, origin: tuple[int, int], y0: int, y1: int, x0: int,
+                       x1: int) -> tuple[np.ndarray, np.ndarray]:
+        """(raw, edge) of the region from a normalized window of window_in_region (perhaps masked first)."""
+        edge = self.pipeline.apply_window(window, origin, y0, y1, x0, x1)
+        return EdgePipeline.crop_window(window, origin, y0, y1, x0, x1), edge

@@ -2,7 +2,8 @@
 
 Seismic amplitudes are signed and their scale differs between files by many orders of
 magnitude, so nothing here assumes a range. A volume is normalized by a symmetric clip
-at a percentile of |amplitude| (estimated from a random sample of live traces), then
+at a percentile of |amplitude| (estimated from a random sample of live traces, which the
+caller reads: this module takes arrays, never files), then
 mapped linearly so that -clip -> 0, 0 -> 0.5 and +clip -> 1. The inverse is exact for
 amplitudes inside the clip. Non-finite samples are treated as dead (amplitude 0).
 """
@@ -14,10 +15,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from seisfuse.errors import file_error
-from seisfuse.segy import GridVolume
 
 DEFAULT_PERCENTILE = 99.5
-DEFAULT_SAMPLE_TRACES = 2000
 
 
 def sanitize(x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -54,25 +53,6 @@ class AmplitudeStats:
         return asdict(self)
 
 
-def sample_indices(volume: GridVolume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
-    """A reproducible random sample of the volume's trace indices, in file order."""
-    live = volume.live_trace_indices()
-    if len(live) > n_traces:
-        live = np.sort(np.random.default_rng(seed).choice(live, size=n_traces, replace=False))
-    return live
-
-
-def sample_traces(volume: GridVolume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
-    """Read a reproducible random sample of the volume's traces, in file order."""
-    return volume.read_traces(sample_indices(volume, n_traces, seed))
-
-
-def amplitude_stats(volume: GridVolume, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0,
-                    percentiles: tuple[float, ...] = (50.0, 99.0, DEFAULT_PERCENTILE, 99.9)) -> AmplitudeStats:
-    """Statistics of |amplitude| and amplitude over a sample of non-dead traces (float64)."""
-    return stats_of_traces(sample_traces(volume, n_traces, seed), volume.path, percentiles)
-
-
 def stats_of_traces(traces: np.ndarray, path: object,
                     percentiles: tuple[float, ...] = (50.0, 99.0, DEFAULT_PERCENTILE, 99.9)) -> AmplitudeStats:
     """Statistics of a sample of traces (rows); path names the file in errors."""
@@ -80,6 +60,8 @@ def stats_of_traces(traces: np.ndarray, path: object,
     alive = np.any(traces != 0, axis=1)
     data = traces[alive].astype(np.float64)
     if data.size == 0:
+        if nonfinite and nonfinite == traces.size:
+            raise file_error(path, f"all {len(traces)} sampled traces hold only NaN or Inf; nothing to normalize")
         raise file_error(path, f"all {len(traces)} sampled traces are zero (dead); nothing to normalize")
     mags = np.abs(data)
     return AmplitudeStats(
@@ -122,14 +104,8 @@ class Normalizer:
         return {"clip": float(self.clip), "percentile": float(self.percentile)}
 
 
-def fit_normalizer(volume: GridVolume, percentile: float = DEFAULT_PERCENTILE, n_traces: int = DEFAULT_SAMPLE_TRACES,
-                   seed: int = 0) -> Normalizer:
-    """Estimate the clip of a volume from a sample of its live traces."""
-    return normalizer_from_traces(sample_traces(volume, n_traces, seed), volume.path, percentile)
-
-
 def normalizer_from_traces(traces: np.ndarray, path: object, percentile: float = DEFAULT_PERCENTILE) -> Normalizer:
-    """The Normalizer of a volume from its sampled traces (as fit_normalizer reads them)."""
+    """The Normalizer of a volume from a sample of its traces (rows; `GridVolume.sample_traces`); path names it."""
     if not 50.0 <= percentile <= 100.0:
         raise ValueError(f"clip percentile must be in [50, 100], got {percentile}")
     stats = stats_of_traces(traces, path, percentiles=(percentile, 100.0))

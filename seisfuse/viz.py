@@ -1,21 +1,20 @@
-"""Picture panels of sections: raw | edge (| fused | difference) with a seismic colormap and real axes."""
+"""Picture panels of sections: raw | edge (| fused | difference) with a seismic colormap and real axes.
+
+Arrays in, figures out: what to draw of a volume is read by `views.py`.
+"""
 
 from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from seisfuse.branches import Branches
 from seisfuse.edges import MAGNITUDE
 from seisfuse.files import atomic_output
-from seisfuse.normalize import Normalizer
-from seisfuse.segy import GridVolume
 
 DIFFERENCE = "difference"
 
@@ -84,51 +83,63 @@ def save_png(fig: Figure, path: str | os.PathLike) -> None:
 
 
 # ---------------------------------------------------------------- section previews
-@dataclass
-class View:
-    """Which section to draw: axis ('inline', 'crossline' or 'time') and position index."""
-
-    axis: str
-    index: int
-    label: str
-
-
-def read_view(volume: GridVolume, view: View) -> np.ndarray:
-    """The samples of a view: (samples, traces) for lines, (inlines, crosslines) for time slices."""
-    if view.axis == "time":
-        return volume.time_slice(view.index)
-    return volume.section(view.axis, view.index)
-
-
-def view_extent(volume: GridVolume, view: View) -> Extent:
-    """Axis labels and ranges of a view in header units (line numbers, ms)."""
-    g = volume.geometry
-    if view.axis == "time":
-        return Extent("crossline", g.xlines[0], g.xlines[-1], "inline", g.ilines[0], g.ilines[-1])
-    keys, name = (g.xlines, "crossline") if view.axis == "inline" else (g.ilines, "inline")
-    if g.kind == "2d":
-        name = "trace" if g.header_bytes is None else f"trace key (byte {g.header_bytes.xline})"
-    vert, unit = volume.vertical
-    label = f"{'time' if vert == 'twt' else 'depth'} ({unit})"
-    return Extent(name, keys[0], keys[-1], label, volume.samples[0], volume.samples[-1])
-
-
-def preview_figure(volume: GridVolume, view: View, branches: Branches,
-                   fuse: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                   fused_title: str = "fused") -> Figure:
-    """raw | edge panels of one section, plus fused | fused - raw when a fusion function is given."""
-    raw, edge = branches.pair(read_view(volume, view))
-    pipeline = branches.pipeline
-    panels = [Panel("raw (normalized)", raw), Panel("edge branch", edge, pipeline.output)]
-    if fuse is not None:
-        fused = fuse(raw, edge)
+def preview_figure(raw: np.ndarray, edge: np.ndarray, extent: Extent, title: str, edge_kind: str = "amplitude",
+                   fused: np.ndarray | None = None, fused_title: str = "fused") -> Figure:
+    """raw | edge panels of one normalized section, plus fused | fused - raw when a fused section is given."""
+    panels = [Panel("raw (normalized)", raw), Panel("edge branch", edge, edge_kind)]
+    if fused is not None:
         panels += [Panel(fused_title, fused), Panel(f"{fused_title} - raw", fused - raw, DIFFERENCE)]
-    title = f"{volume.path.name} | {view.label} | edges: {pipeline.describe()}"
-    return render(panels, view_extent(volume, view), title)
+    return render(panels, extent, title)
 
 
-def compare_figure(volumes: list[GridVolume], titles: list[str], view: View, normalizer: Normalizer) -> Figure:
-    """One panel per volume at the same section, all mapped with one normalizer (the same colour scale)."""
-    panels = [Panel(t, normalizer.forward(read_view(v, view))) for v, t in zip(volumes, titles, strict=True)]
-    return render(panels, view_extent(volumes[0], view), f"{view.label} | colour scale: clip {normalizer.clip:.4g} "
-                                                              f"of {volumes[0].path.name}")
+def compare_figure(images: list[np.ndarray], titles: list[str], extent: Extent, title: str) -> Figure:
+    """One panel per normalized image (all mapped with one normalizer by the caller: one colour scale)."""
+    return render([Panel(t, img) for img, t in zip(images, titles, strict=True)], extent, title)
+
+
+def qc_figure(raw: np.ndarray, outputs: dict[str, np.ndarray], extent: Extent, dt_ms: float, title: str,
+              similarity: dict[str, np.ndarray] | None = None) -> Figure:
+    """Reference-free checks on one normalized section: the input and each output, what each removed (on the same
+    colour scale), the average amplitude spectra, the f-k spectrum of the first removal, and the local similarity
+    of removed noise and output (signal leakage) when given."""
+    from seisfuse.qc import amplitude_spectrum, fk_spectrum
+
+    names = list(outputs)
+    ncol = 1 + len(names)
+    fig = Figure(figsize=(3.2 * ncol, 10.5 if similarity else 7.2), dpi=90, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(3 if similarity else 2, ncol, squeeze=False)
+    ext = (extent.x0, extent.x1, extent.y1, extent.y0)
+    style = {"cmap": "seismic", "vmin": 0.0, "vmax": 1.0, "aspect": "auto", "extent": ext, "interpolation": "nearest"}
+    axes[0, 0].imshow(raw, **style)
+    axes[0, 0].set_title("input", fontsize=9)
+    for j, name in enumerate(names, start=1):
+        axes[0, j].imshow(outputs[name], **style)
+        axes[0, j].set_title(name, fontsize=9)
+        axes[1, j].imshow(0.5 + (raw - outputs[name]), **style)
+        axes[1, j].set_title(f"removed by {name}", fontsize=9)
+        if similarity:
+            im = axes[2, j].imshow(similarity[name], cmap="gray_r", vmin=0.0, vmax=1.0, aspect="auto", extent=ext)
+            axes[2, j].set_title(f"leakage: similarity, mean {similarity[name].mean():.3f}", fontsize=9)
+            fig.colorbar(im, ax=axes[2, j], shrink=0.8)
+    f, s_in = amplitude_spectrum(raw - 0.5, dt_ms)
+    spec = axes[1, 0]
+    spec.plot(f, 20 * np.log10(s_in / s_in.max() + 1e-12), label="input", color="k")
+    for name in names:
+        _, s_out = amplitude_spectrum(outputs[name] - 0.5, dt_ms)
+        spec.plot(f, 20 * np.log10(s_out / s_in.max() + 1e-12), label=name)
+    spec.axhline(-6, color="0.6", lw=0.6, ls="--")
+    spec.axhline(-20, color="0.6", lw=0.6, ls=":")
+    spec.set(xlabel="frequency (Hz)", ylabel="amplitude (dB of input peak)", ylim=(-60, 3), title="average spectra")
+    spec.legend(fontsize=7)
+    if similarity:
+        fk = fk_spectrum(raw - outputs[names[0]])
+        nyq = 500.0 / dt_ms
+        axes[2, 0].imshow(20 * np.log10(fk / (fk.max() + 1e-12) + 1e-6), cmap="magma", vmin=-40, vmax=0, aspect="auto",
+                          extent=(-0.5, 0.5, nyq, 0))
+        axes[2, 0].set(xlabel="wavenumber (cycles/trace)", ylabel="frequency (Hz)", title=f"f-k of removed: {names[0]}")
+    for ax in axes[0, 1:]:
+        ax.set_xlabel(extent.x_label)
+    axes[0, 0].set_ylabel(extent.y_label)
+    fig.suptitle(textwrap.fill(title, width=int(20 * ncol)), fontsize=10)
+    return fig

@@ -117,3 +117,24 @@ def test_chunked_mdio_is_read_and_written_in_whole_chunk_rows(trained, pair, tmp
         with open_volume(outs[".sgy"]) as a, open_volume(outs[".mdio"]) as b:
             for k in range(a.n_sections(axis)):  # every chunk row written, the partial last one too
                 np.testing.assert_allclose(b.section(axis, k), a.section(axis, k), rtol=1e-5, atol=1e-5)
+
+
+def test_python_api_opens_and_writes_mdio_like_segy(pair, tmp_path):
+    """open_segy and write_segy_like take MDIO through the volume contract (they crashed before)."""
+    import seisfuse
+
+    sgy, md = pair
+    ds_s, ds_m = seisfuse.open_segy(sgy), seisfuse.open_segy(md)
+    assert ds_m["data"].dims == ds_s["data"].dims and ds_m["data"].shape == ds_s["data"].shape
+    np.testing.assert_array_equal(ds_m["data"].sel(iline=ds_m.iline[2]).values, ds_s["data"].sel(iline=ds_s.iline[2]).values)
+    assert np.isfinite(ds_m["cdp_x"].values).all() and np.allclose(ds_m["cdp_x"].values, ds_s["cdp_x"].values)
+    doubled = 2.0 * ds_m["data"]
+    out = seisfuse.write_segy_like(md, tmp_path / "twice.mdio", doubled)
+    assert out.is_dir() and not list(tmp_path.glob(".*.part")), "written as a folder, atomically"
+    with open_volume(out) as back, open_volume(md) as src:
+        np.testing.assert_allclose(back.section("inline", 3), 2.0 * src.section("inline", 3), rtol=1e-6)
+    import zarr
+
+    assert np.array_equal(zarr.open_group(str(md), mode="r")["headers"][:], zarr.open_group(str(out), mode="r")["headers"][:])
+    with pytest.raises(seisfuse.SeisfuseError, match="written as MDIO"):
+        seisfuse.write_segy_like(md, tmp_path / "x.sgy", doubled)

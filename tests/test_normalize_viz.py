@@ -7,8 +7,9 @@ import pytest
 from conftest import REALDATA, cube, write_segy
 from matplotlib.image import imread
 
+from seisfuse.branches import fit_normalizer
 from seisfuse.errors import SeisfuseError
-from seisfuse.normalize import Normalizer, amplitude_stats, fit_normalizer, sanitize
+from seisfuse.normalize import Normalizer, sanitize, stats_of_traces
 from seisfuse.segy import open_volume
 
 
@@ -34,10 +35,10 @@ def test_stats_use_a_sample_of_live_traces(tmp_path):
     data[0] = 0  # a dead inline
     path = write_segy(tmp_path / "d.sgy", data)
     with open_volume(path) as vol:
-        st = amplitude_stats(vol, n_traces=50, seed=1)
+        st = stats_of_traces(vol.sample_traces(n_traces=50, seed=1), vol.path)
         assert st.traces_sampled == 50 and st.dead_in_sample >= 1
         assert st.minimum < 0 < st.maximum
-        assert amplitude_stats(vol, n_traces=50, seed=1) == st  # reproducible
+        assert stats_of_traces(vol.sample_traces(n_traces=50, seed=1), vol.path) == st  # reproducible
 
 
 def test_nan_and_inf_are_dead_and_counted(tmp_path):
@@ -46,7 +47,7 @@ def test_nan_and_inf_are_dead_and_counted(tmp_path):
     data[2, 2, 5] = np.inf
     path = write_segy(tmp_path / "n.sgy", data)
     with open_volume(path) as vol:
-        st = amplitude_stats(vol)
+        st = stats_of_traces(vol.sample_traces(), vol.path)
         assert st.nonfinite == 2 and np.isfinite(st.maximum)
         norm = fit_normalizer(vol)
         sec = vol.section("inline", 1)
@@ -60,7 +61,7 @@ def test_nan_and_inf_are_dead_and_counted(tmp_path):
 @pytest.mark.parametrize("value,message", [(0.0, "dead"), (3.5, "constant volume")])
 def test_constant_volumes_are_clear_errors(tmp_path, value, message):
     path = write_segy(tmp_path / "c.sgy", np.full((3, 3, 10), value, np.float32))
-    with open_volume(path) as vol, pytest.raises(SeisfuseError, match=message) as err:
+    with pytest.raises(SeisfuseError, match=message) as err, open_volume(path) as vol:  # dead: refused at open
         fit_normalizer(vol)
     assert str(path) in str(err.value)
 
@@ -126,7 +127,7 @@ def test_vertical_axis_is_named_from_the_file_and_compare_draws_one_panel_per_vo
     from matplotlib.image import imread
 
     from seisfuse.segy import open_volume
-    from seisfuse.viz import View, view_extent
+    from seisfuse.views import View, view_extent
 
     data = cube(4, 12, 30, seed=2)
     time_file = write_segy(tmp_path / "t.sgy", data)

@@ -17,6 +17,10 @@ def add(sub) -> None:
     p.add_argument("--section", default=None, metavar="AXIS:K",
                    help="inline:K or crossline:K (line numbers) or time:T (ms); default: the middle inline")
     p.add_argument("--titles", nargs="+", default=None, metavar="TITLE", help="panel titles (default: file names)")
+    p.add_argument("--qc", action="store_true",
+                   help="reference-free checks instead: the first file is the input, the others denoised versions of "
+                        "it; draws what each removed (same colour scale), the leakage of signal into it (local "
+                        "similarity), the average spectra and the f-k spectrum of the removed noise")
     p.add_argument("--out", required=True, metavar="PANEL.png")
     p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
     add_header_args(p)
@@ -24,10 +28,11 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seisfuse.branches import fit_normalizer
     from seisfuse.errors import SettingError
     from seisfuse.files import check_output
-    from seisfuse.normalize import fit_normalizer
     from seisfuse.segy import check_same_geometry, open_volume
+    from seisfuse.views import qc_view_figure, read_view, view_extent
     from seisfuse.viz import compare_figure, save_png
 
     check_output(args.out, args.inputs, force=args.force)
@@ -39,7 +44,15 @@ def run(args: argparse.Namespace) -> int:
         for v in volumes[1:]:
             check_same_geometry(volumes[0], v)
         view = parse_section(volumes[0], args.section)
-        fig = compare_figure(volumes, titles, view, fit_normalizer(volumes[0]))
+        norm = fit_normalizer(volumes[0])
+        if args.qc:
+            if len(volumes) < 2 or view.axis == "time":
+                raise SettingError("qc", "needs the input and at least one denoised volume, on an inline or crossline")
+            fig = qc_view_figure(volumes, titles, view, norm)
+        else:
+            images = [norm.forward(read_view(v, view)) for v in volumes]
+            fig = compare_figure(images, titles, view_extent(volumes[0], view),
+                                 f"{view.label} | colour scale: clip {norm.clip:.4g} of {volumes[0].path.name}")
     finally:
         for v in volumes:
             v.close()

@@ -23,12 +23,12 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seisfuse.normalize import amplitude_stats
+    from seisfuse.normalize import stats_of_traces
     from seisfuse.segy import describe, open_volume
 
     with open_volume(args.input, header_bytes(args)) as vol:
         info = describe(vol, scan=not args.no_scan)
-        info["amplitudes"] = amplitude_stats(vol).as_dict()
+        info["amplitudes"] = stats_of_traces(vol.sample_traces(), vol.path).as_dict()
     if args.no_text_header:
         info.pop("text_header")
         info.pop("extended_text", None)

@@ -32,25 +32,28 @@ def add(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from seisfuse.branches import Branches
     from seisfuse.files import check_output
-    from seisfuse.normalize import fit_normalizer
     from seisfuse.segy import open_volume
+    from seisfuse.views import read_view, view_extent
     from seisfuse.viz import preview_figure, save_png
 
-    check_output(args.out, [args.input], force=args.force)
+    check_output(args.out, [args.input, *([args.ckpt] if args.ckpt else []), *args.config], force=args.force)
     if args.ckpt and (args.config or args.overrides):
         raise SettingError("config", "previews an edge pipeline without a model; --ckpt's model uses its own")
     settings = branch_settings(args)
-    fuse, title = None, "fused"
+    fuser, title = None, "fused"
     if not (args.no_model or args.config or args.overrides):
         from seisfuse.fusers import load_fuser
 
         fuser = load_fuser(args.ckpt, device="cpu")
-        settings, fuse = fuser.settings, fuser.fuse_section
+        settings = fuser.settings
         title = f"fused ({os.path.basename(args.ckpt) if args.ckpt else 'pretrained'})"
     with open_volume(args.input, header_bytes(args)) as vol:
         view = parse_section(vol, args.section)
-        branches = Branches(settings, fit_normalizer(vol, settings.clip_percentile))
-        fig = preview_figure(vol, view, branches, fuse, title)
-    save_png(fig, args.out)
+        branches = Branches.of_volume(settings, vol)
+        raw, edge = branches.pair(read_view(vol, view))
+        extent = view_extent(vol, view)
+        heading = f"{vol.path.name} | {view.label} | edges: {branches.pipeline.describe()}"
+    fused = fuser.fuse_pair(raw, edge) if fuser is not None else None
+    save_png(preview_figure(raw, edge, extent, heading, branches.pipeline.output, fused, title), args.out)
     print(f"wrote {args.out}: {view.label} of {args.input}")
     return 0

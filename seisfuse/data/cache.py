@@ -2,7 +2,7 @@
 
 Training start-up reads each file at most once: :func:`scan_file` reads every inline once
 (strided files in blocks) and gets, in that one pass, the first and last live sample of
-every trace, the normalization clip (from exactly the traces `fit_normalizer` samples, so
+every trace, the normalization clip (from exactly the traces `branches.fit_normalizer` samples, so
 the clip is the same), and optionally writes the (inlines, crosslines, samples) .npy copy
 used for fast random patch reads. The facts are stored as a small .npz beside the cache (or
 in the run folder), keyed by the file's size and modification time, so every other DDP
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse.files import atomic_output
-from seisfuse.normalize import normalizer_from_traces, sample_indices
+from seisfuse.normalize import normalizer_from_traces
 from seisfuse.segy import GridVolume
 from seisfuse.segy.grid import live_ranges
 
@@ -59,7 +59,7 @@ def scan_file(volume: GridVolume, percentile: float, seed: int, cache_target: Pa
     grid = volume.geometry.grid
     first = np.full(volume.n_traces, -1, dtype=np.int64)
     last = np.full(volume.n_traces, -1, dtype=np.int64)
-    sample = sample_indices(volume, seed=seed)
+    sample = volume.sample_trace_indices(seed=seed)
     wanted = np.zeros(volume.n_traces, dtype=bool)
     wanted[sample] = True
     kept: dict[int, np.ndarray] = {}

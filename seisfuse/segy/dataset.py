@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import segyio
 import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
 from seisfuse.errors import file_error
 from seisfuse.segy.geometry import HeaderBytes
-from seisfuse.segy.volume import Volume, open_volume
-from seisfuse.segy.writing import create_output
+from seisfuse.segy.grid import GridVolume
+from seisfuse.segy.output import OutputFile
+from seisfuse.segy.volume import open_volume
 
 SOURCE_ATTR = "seisfuse_source"
 VERTICAL_DIMS = ("twt", "depth", "time", "samples")  # names a sample dimension may have
@@ -32,7 +32,7 @@ VERTICAL_DIMS = ("twt", "depth", "time", "samples")  # names a sample dimension 
 class _VolumeArray(BackendArray):
     """(sections, traces, samples) samples of a Volume's grid, read on indexing (missing traces are zero)."""
 
-    def __init__(self, volume: Volume) -> None:
+    def __init__(self, volume: GridVolume) -> None:
         self.volume = volume
         grid = volume.geometry.grid
         self.shape = (*grid.shape, volume.n_samples)
@@ -56,23 +56,7 @@ class _VolumeArray(BackendArray):
         return out[0 if isinstance(k0, int | np.integer) else slice(None), 0 if isinstance(k1, int | np.integer) else slice(None)]
 
 
-def _coordinates(volume: Volume) -> tuple[np.ndarray, np.ndarray]:
-    """cdp_x, cdp_y on the grid (NaN where no trace), scaled by the coordinate scalar (byte 71)."""
-    grid = volume.geometry.grid
-    f = volume._handle
-    x = np.asarray(f.attributes(segyio.TraceField.CDP_X)[:], dtype=np.float64)
-    y = np.asarray(f.attributes(segyio.TraceField.CDP_Y)[:], dtype=np.float64)
-    scalar = np.asarray(f.attributes(segyio.TraceField.SourceGroupScalar)[:], dtype=np.float64)
-    factor = np.where(scalar > 0, scalar, np.where(scalar < 0, -1.0 / np.where(scalar < 0, scalar, -1.0), 1.0))
-    out_x = np.full(grid.shape, np.nan)
-    out_y = np.full(grid.shape, np.nan)
-    live = grid >= 0
-    out_x[live] = (x * factor)[grid[live]]
-    out_y[live] = (y * factor)[grid[live]]
-    return out_x, out_y
-
-
-def volume_dataset(volume: Volume) -> xr.Dataset:
+def volume_dataset(volume: GridVolume) -> xr.Dataset:
     """The Volume as a lazy Dataset (segysak conventions)."""
     g = volume.geometry
     vert, unit = volume.vertical
@@ -84,27 +68,27 @@ def volume_dataset(volume: Volume) -> xr.Dataset:
         dims = ("iline", "xline")
     data = indexing.LazilyIndexedArray(_VolumeArray(volume))
     var = xr.Variable((*dims, vert), data, attrs={"units": "amplitude", SOURCE_ATTR: str(volume.path)})
-    cx, cy = _coordinates(volume)
+    cx, cy = volume.coordinates()
     coords: dict[str, Any] = {dims[0]: g.ilines, dims[1]: g.xlines,
                               vert: xr.Variable(vert, volume.samples, attrs={"units": unit}),
                               "cdp_x": (dims, cx), "cdp_y": (dims, cy)}
     ds = xr.Dataset({"data": var}, coords=coords,
                     attrs={"text": volume.text_header, "sample_rate": volume.dt_ms, "measurement_system": unit,
-                           "sample_format": volume.format, SOURCE_ATTR: str(volume.path)})
+                           "sample_format": volume.storage_facts()["format"], SOURCE_ATTR: str(volume.path)})
     if g.kind == "2d":  # a 2D line: one line, dims (cdp, twt) as segysak names them
         ds = ds.isel(iline=0, drop=True)
     return ds
 
 
 def open_dataset(path: str | os.PathLike, header_bytes: HeaderBytes | str | None = None) -> xr.Dataset:
-    """Open a SEG-Y file as a lazy xarray Dataset."""
+    """Open a SEG-Y file (or an MDIO dataset) as a lazy xarray Dataset."""
     return volume_dataset(open_volume(path, header_bytes))
 
 
 def write_like(source: str | os.PathLike, out: str | os.PathLike, data: Any,
                header_bytes: HeaderBytes | str | None = None, force: bool = False) -> Path:
     """Write a volume (numpy or DataArray, the source's grid order) as a copy of source: every header kept."""
-    from seisfuse.files import atomic_output, check_output
+    from seisfuse.files import check_output
 
     check_output(out, [source], force=force)
     with open_volume(source, header_bytes) as src:
@@ -116,15 +100,17 @@ def write_like(source: str | os.PathLike, out: str | os.PathLike, data: Any,
         if values.shape != want:
             raise file_error(out, f"data of shape {values.shape} does not fit {source}: expected {want} "
                                   "(sections, traces, samples)")
-        with atomic_output(out) as tmp:
-            dst = create_output(src, tmp)
-            live = grid >= 0
-            dst.write_traces(grid[live], np.asarray(values, dtype=np.float32)[live])
-            dst.close()
+        output = OutputFile.create(src, out)
+        try:
+            output.volume.write_grid(values)
+            output.finish()
+        except BaseException:
+            output.abandon()
+            raise
     return Path(out)
 
 
-def _dims_of(volume: Volume, data: xr.DataArray) -> list[str]:
+def _dims_of(volume: GridVolume, data: xr.DataArray) -> list[str]:
     """data's dims in the source's (sections, traces, samples) order."""
     vert = next((d for d in data.dims if d in VERTICAL_DIMS), data.dims[-1])
     rest = [d for d in data.dims if d != vert]

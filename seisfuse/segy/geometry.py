@@ -168,9 +168,31 @@ def file_order_geometry(n: int) -> Geometry:
     return Geometry(None, np.zeros(1, np.int64), np.arange(1, n + 1), np.arange(n, dtype=np.int64)[None, :])
 
 
-def _keys(f: segyio.SegyFile, byte: int | None) -> np.ndarray | None:
-    """All traces' values of one header word, read in bulk."""
-    return None if byte is None else np.asarray(f.attributes(byte)[:], dtype=np.int64)
+#: Trace headers read to rule out header words before reading all of them (a huge file is judged in a blink).
+SAMPLE_HEADERS = 2048
+
+
+def _keys(f: segyio.SegyFile, byte: int | None, idx: np.ndarray | None = None) -> np.ndarray | None:
+    """One header word of all traces (or of the traces idx), read in bulk."""
+    if byte is None:
+        return None
+    values = f.attributes(byte)
+    return np.asarray(values[:] if idx is None else values[idx.tolist()], dtype=np.int64)
+
+
+def _header_sample(n: int) -> np.ndarray | None:
+    """Evenly spread trace indices to try header words on, or None when reading them all is as cheap."""
+    return None if n <= 4 * SAMPLE_HEADERS else np.unique(np.linspace(0, n - 1, SAMPLE_HEADERS).astype(np.int64))
+
+
+def _could_be_grid(f: segyio.SegyFile, hb: HeaderBytes, sample: np.ndarray | None) -> bool:
+    """False when the sampled traces already show that two header words cannot key a post-stack grid."""
+    if sample is None:
+        return True
+    il, xl = _keys(f, hb.iline, sample), _keys(f, hb.xline, sample)
+    il = np.zeros(len(xl), np.int64) if il is None else il
+    pairs = il * (1 << 32) + xl
+    return len(np.unique(pairs)) == len(pairs) and len(np.unique(pairs)) > 1
 
 
 def gather_geometry(keys: np.ndarray, header_bytes: HeaderBytes, contiguous: bool = False) -> Geometry | None:
@@ -210,11 +232,21 @@ def detect_geometry(f: segyio.SegyFile, path: Path, header_bytes: HeaderBytes | 
                 "or --section-key for gathers",
             )
         return geom
-    for preset in PRESETS.values():
+    sample = _header_sample(f.tracecount)
+    for name, preset in PRESETS.items():
+        if not _could_be_grid(f, preset, sample):
+            continue
         geom = geometry_from_keys(_keys(f, preset.iline), _keys(f, preset.xline), preset)
         if geom is not None:
+            if name != "standard":
+                standard = PRESETS["standard"]
+                said = "hold no values" if not np.any(_keys(f, standard.iline, sample if sample is not None else None))\
+                    else "repeat or do not form a grid"
+                log.warning("%s: inline/crossline at bytes %d/%d %s; using %s (%s); set --iline-byte/--xline-byte "
+                            "if that is wrong", path, standard.iline, standard.xline, said, preset.describe(),
+                            "a 2D line" if geom.kind == "2d" else f"{len(geom.ilines)} x {len(geom.xlines)} positions")
             return geom
-    offsets = _keys(f, OFFSET_BYTE)
+    offsets = _keys(f, OFFSET_BYTE, sample)
     if len(np.unique(offsets)) > 1:  # several offsets and no post-stack grid: pre-stack gathers
         for byte, name in GATHER_KEYS.items():
             geom = gather_geometry(_keys(f, byte), HeaderBytes(None, None, byte), contiguous=True)

@@ -1,14 +1,21 @@
-"""What every volume offers on its inline x crossline grid: sections, their keys and widths, live traces.
+"""The volume contract: what every volume offers on its inline x crossline grid, and its writable copies.
 
-A subclass provides `path`, `geometry`, `n_samples`, `samples`, `n_traces`, `read_traces` and
-`close`: SEG-Y files (:class:`~seisfuse.segy.volume.Volume`) and MDIO datasets
-(:class:`~seisfuse.segy.mdio.MdioVolume`) share everything here.
+:class:`GridVolume` declares everything callers use, abstract where the storage decides:
+reading traces, the sample axis and text, time slices, trace coordinates, the facts
+`info` reports, and making a writable copy for outputs (:class:`WritableVolume`). SEG-Y
+files (:class:`~seisfuse.segy.volume.Volume`) and MDIO datasets
+(:class:`~seisfuse.segy.mdio.MdioVolume`) implement it completely and share everything
+else here (sections, their keys and widths, blocks, live traces, trace samples); no caller
+asks which kind a volume is.
 """
 
 from __future__ import annotations
 
+import abc
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -16,6 +23,16 @@ from seisfuse.errors import SettingError, file_error
 from seisfuse.segy.geometry import Geometry
 
 AXES = ("inline", "crossline")
+#: What `--axis` and PredictOptions.axis accept: AXES, plus auto (along the line) and both (averaged)
+AXIS_CHOICES = ("auto", "inline", "crossline", "both")
+DEFAULT_SAMPLE_TRACES = 2000
+
+
+def check_axis_choice(axis: str) -> str:
+    """axis if it is one of AXIS_CHOICES, else a SettingError naming them."""
+    if axis not in AXIS_CHOICES:
+        raise SettingError("axis", f"must be {', '.join(AXIS_CHOICES[:-1])} or {AXIS_CHOICES[-1]}, got {axis!r}")
+    return axis
 
 
 def live_ranges(traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -28,21 +45,65 @@ def live_ranges(traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return first, last, int(bad.sum())
 
 
-class GridVolume:
+class GridVolume(abc.ABC):
     """Sections of a volume whose traces sit on a Geometry grid (-1 where no trace exists)."""
 
     path: Path
     geometry: Geometry
     n_samples: int
-    samples: np.ndarray
+    samples: np.ndarray  # sample times (ms) or depths, from the file
     n_traces: int
+    dt_ms: float  # sample interval in the sample axis' unit
+    #: stored as a folder (MDIO): its outputs are folders too, named with one of `suffixes`
+    is_folder: ClassVar[bool] = False
+    suffixes: ClassVar[tuple[str, ...]] = ()
 
+    # ------------------------------------------------------------ what the storage provides
+    @abc.abstractmethod
     def read_traces(self, idx: np.ndarray) -> np.ndarray:
         """Samples of the given trace indices (all >= 0) as float32 (len(idx), samples)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def close(self) -> None:
         """Release file handles (reopened on next use)."""
+
+    @property
+    @abc.abstractmethod
+    def vertical(self) -> tuple[str, str]:
+        """The sample axis as (name, unit): ('twt', 'ms'), or ('depth', 'm' or 'ft')."""
+
+    @property
+    @abc.abstractmethod
+    def text_header(self) -> str:
+        """A textual description stored with the data (SEG-Y's 3200-byte header)."""
+
+    @abc.abstractmethod
+    def time_slice(self, sample: int) -> np.ndarray:
+        """One sample of every position on the grid, float32 (inlines, crosslines); missing positions are zero."""
+
+    @abc.abstractmethod
+    def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Trace x and y coordinates on the grid (inlines, crosslines), NaN where no trace or none stored."""
+
+    @abc.abstractmethod
+    def storage_facts(self) -> dict[str, Any]:
+        """How the samples are stored (format, byte order, chunks, extra headers), for `seisfuse info`."""
+
+    @abc.abstractmethod
+    def create_copy(self, dst: str | os.PathLike) -> WritableVolume:
+        """Make dst a copy of this volume (every header kept, float samples) and open it for writing."""
+
+    @abc.abstractmethod
+    def open_copy(self, path: str | os.PathLike) -> WritableVolume:
+        """Open a copy that create_copy made (in this or another process) for writing."""
+
+    def check_output_name(self, out: str | os.PathLike) -> None:
+        """Raise unless out names an output of this volume's kind (an MDIO input is written as MDIO, and back)."""
+        named_folder = Path(out).suffix.lower() in (".mdio",)
+        if named_folder != self.is_folder:
+            want = "*" + self.suffixes[0] if self.suffixes else "*.sgy"
+            raise file_error(out, f"{self.path.name} is written as {'MDIO' if self.is_folder else 'SEG-Y'}: name the "
+                                  f"output {want}")
 
     def __enter__(self) -> GridVolume:
         return self
@@ -61,8 +122,7 @@ class GridVolume:
         auto: inline sections of a 3D survey, the one line of a 2D line, of a single inline or crossline of a 3D
         survey, or one section per gather.
         """
-        if axis not in ("auto", "inline", "crossline", "both"):
-            raise SettingError("axis", f"must be auto, inline, crossline or both, got {axis!r}")
+        check_axis_choice(axis)
         if self.geometry.kind != "3d":
             if axis == "crossline":
                 what = "gathers have" if self.geometry.kind == "gathers" else "a 2D line has"
@@ -141,6 +201,25 @@ class GridVolume:
         grid = self.geometry.grid
         return np.sort(grid[grid >= 0])
 
+    def sample_trace_indices(self, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
+        """A reproducible random sample of the trace indices on the grid, in file order."""
+        live = self.live_trace_indices()
+        if len(live) > n_traces:
+            live = np.sort(np.random.default_rng(seed).choice(live, size=n_traces, replace=False))
+        return live
+
+    def sample_traces(self, n_traces: int = DEFAULT_SAMPLE_TRACES, seed: int = 0) -> np.ndarray:
+        """Read a reproducible random sample of the volume's traces (rows), in file order."""
+        return self.read_traces(self.sample_trace_indices(n_traces, seed))
+
+    def read_grid(self) -> np.ndarray:
+        """The whole volume (inlines, crosslines, samples) in memory; missing positions are zero."""
+        grid = self.geometry.grid
+        data = np.zeros((*grid.shape, self.n_samples), dtype=np.float32)
+        live = grid >= 0
+        data[live] = self.read_traces(grid[live])
+        return data
+
     def scan_live(self, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray, int]:
         """Per-trace first and last non-zero sample (-1 for dead traces) and the count of non-finite samples."""
         first = np.full(self.n_traces, -1, dtype=np.int64)
@@ -189,3 +268,25 @@ class GridVolume:
         for start in range(0, n, b):
             ks = list(range(start, min(n, start + b)))
             yield from zip(ks, self.section_block(axis, ks), strict=True)
+
+
+class WritableVolume(GridVolume):
+    """A copy of a volume opened for writing new samples, section by section or trace by trace."""
+
+    @abc.abstractmethod
+    def write_traces(self, idx: np.ndarray, data: np.ndarray) -> None:
+        """Overwrite the samples of the given trace indices (positions on the grid) with data (len(idx), samples)."""
+
+    @abc.abstractmethod
+    def write_section(self, axis: str, index: int, data: np.ndarray) -> None:
+        """Write one section (samples, traces); positions without a trace are skipped."""
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Push written samples to storage."""
+
+    def write_grid(self, data: np.ndarray) -> None:
+        """Write a whole (inlines, crosslines, samples) volume; missing positions are skipped."""
+        grid = self.geometry.grid
+        live = grid >= 0
+        self.write_traces(grid[live], np.asarray(data, dtype=np.float32)[live])

@@ -20,7 +20,7 @@ import numpy as np
 
 from seisfuse.errors import SeisfuseError, file_error
 from seisfuse.segy.geometry import Geometry, HeaderBytes
-from seisfuse.segy.grid import GridVolume
+from seisfuse.segy.grid import GridVolume, WritableVolume
 
 SUFFIX = ".mdio"
 VERTICAL = {"time": ("twt", "ms"), "depth": ("depth", "m")}
@@ -47,9 +47,8 @@ class MdioVolume(GridVolume):
     """A post-stack MDIO dataset, read lazily through its chunked amplitude array."""
 
     mode = "r"
-    format = 5  # IEEE float samples
-    endian = "little"
-    ext_headers = 0
+    is_folder = True
+    suffixes = (SUFFIX,)
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -113,6 +112,35 @@ class MdioVolume(GridVolume):
         """('twt', 'ms') or ('depth', 'm') from the sample dimension's name."""
         return VERTICAL[self.dims[-1]]
 
+    def storage_facts(self) -> dict[str, Any]:
+        """The Zarr array's dtype and chunk shape."""
+        arr = self._array()
+        return {"format": f"MDIO (Zarr v3), {arr.dtype} samples", "chunks": list(arr.chunks),
+                "dims": list(self.dims)}
+
+    def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        """cdp_x, cdp_y on the grid from the dataset's coordinate arrays (NaN where absent or no trace)."""
+        group = _zarr().open_group(str(self.path), mode="r")
+        shape = self.geometry.grid.shape
+        out = []
+        for name in ("cdp_x", "cdp_y"):
+            values = np.full(shape, np.nan)
+            if name in group:
+                v = np.asarray(group[name][:], dtype=np.float64)
+                values = v.reshape(shape) if v.size == values.size else values
+            values[self.geometry.grid < 0] = np.nan
+            out.append(values)
+        return out[0], out[1]
+
+    def create_copy(self, dst: str | os.PathLike) -> MdioOutput:
+        """Make dst (a new or empty folder) a copy of the dataset and open it for writing new amplitudes."""
+        shutil.copytree(self.path, dst, dirs_exist_ok=True)
+        return MdioOutput(dst)
+
+    def open_copy(self, path: str | os.PathLike) -> MdioOutput:
+        """Open a copy made by create_copy (e.g. in another process)."""
+        return MdioOutput(path)
+
     def _block(self, rows: slice | int, cols: slice | int) -> np.ndarray:
         """amplitude[rows, cols, :] on the grid (2D datasets have one row)."""
         arr = self._array()
@@ -175,19 +203,31 @@ class MdioVolume(GridVolume):
         return out
 
 
-class MdioOutput(MdioVolume):
+class MdioOutput(MdioVolume, WritableVolume):
     """A copy of an MDIO dataset opened for writing new amplitudes, section by section."""
 
     mode = "r+"
 
-    @classmethod
-    def reopen(cls, path: str | os.PathLike, like: GridVolume) -> MdioOutput:
-        """Open an output made by create_mdio_output (e.g. in another process)."""
-        return cls(path)
-
     def __init__(self, path: str | os.PathLike) -> None:
         super().__init__(path)
         self._pending: dict[tuple[str, int], dict[int, np.ndarray]] = {}  # (axis, chunk row) -> sections
+
+    def write_traces(self, idx: np.ndarray, data: np.ndarray) -> None:
+        """Write traces by grid position (inline-major), one slab per inline run."""
+        idx = np.asarray(idx, dtype=np.int64)
+        values = np.asarray(data, dtype=np.float32)
+        self.flush()
+        arr = self._array()
+        if len(self.dims) == 2:
+            arr[idx, :] = values
+            return
+        rows, cols = np.divmod(idx, self.geometry.grid.shape[1])
+        for r in np.unique(rows):
+            hit = rows == r
+            lo, hi = int(cols[hit].min()), int(cols[hit].max()) + 1
+            block = np.asarray(arr[int(r), lo:hi, :], dtype=np.float32)
+            block[cols[hit] - lo] = values[hit]
+            arr[int(r), lo:hi, :] = block
 
     def write_section(self, axis: str, index: int, data: np.ndarray) -> None:
         """Write one section (samples, traces); held until its chunk row is complete, then written as one slab."""
@@ -231,8 +271,3 @@ class MdioOutput(MdioVolume):
         self.flush()
         super().close()
 
-
-def create_mdio_output(source: MdioVolume, dst: str | os.PathLike) -> MdioOutput:
-    """Make dst (a new folder) a copy of the source dataset and open it for writing new amplitudes."""
-    shutil.copytree(source.path, dst, dirs_exist_ok=True)
-    return MdioOutput(dst)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from seisfuse.segy.formats import FORMATS
-from seisfuse.segy.volume import Volume
+from pathlib import Path
+
+from seisfuse.segy.grid import GridVolume
 
 
-def describe(volume: Volume, scan: bool = True) -> dict:
+def describe(volume: GridVolume, scan: bool = True) -> dict:
     """Format, geometry, ranges, dead traces and text header of a file."""
     g = volume.geometry
     info: dict = {
         "file": str(volume.path),
-        "size_bytes": volume.path.stat().st_size,
-        "format": f"{volume.format} ({FORMATS[volume.format][0]})",
-        "endian": volume.endian,
+        "size_bytes": _size(volume.path),
+        **{k: v for k, v in volume.storage_facts().items() if k != "extended_text"},
         "kind": _kind(volume),
         "geometry": "unstructured (traces in file order)" if g.header_bytes is None else g.header_bytes.describe(),
         "sorting": g.sorting,
@@ -36,14 +36,21 @@ def describe(volume: Volume, scan: bool = True) -> dict:
         first, _, nonfinite = volume.scan_live()
         info["dead_traces"] = int((first < 0).sum())
         info["nonfinite_samples"] = nonfinite
-    info["ext_text_headers"] = volume.ext_headers
     info["text_header"] = volume.text_header
-    if volume.ext_headers:
-        info["extended_text"] = volume.extended_text_headers
+    extended = volume.storage_facts().get("extended_text")
+    if extended:
+        info["extended_text"] = extended
     return info
 
 
-def _kind(volume: Volume) -> str:
+def _size(path: Path) -> int:
+    """Bytes of a file, or of every file in a folder (an MDIO dataset)."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
+def _kind(volume: GridVolume) -> str:
     """What the file holds, in words."""
     g = volume.geometry
     if g.kind == "gathers":

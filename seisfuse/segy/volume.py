@@ -29,7 +29,7 @@ from seisfuse.segy.formats import (
     read_file_header,
 )
 from seisfuse.segy.geometry import Geometry, HeaderBytes, detect_geometry, header_bytes_from
-from seisfuse.segy.grid import GridVolume
+from seisfuse.segy.grid import GridVolume, WritableVolume
 
 
 def _open_segyio(path: Path, endian: str, mode: str = "r") -> segyio.SegyFile:
@@ -56,6 +56,7 @@ class Volume(GridVolume):
 
     #: "r" reads through segyio's memory map; writable copies ("r+") read and write their own trace table
     mode = "r"
+    suffixes = (".sgy", ".segy")
 
     def __init__(self, path: str | os.PathLike, header_bytes: HeaderBytes | str | None = None, *,
                  geometry: Geometry | None = None) -> None:
@@ -75,6 +76,8 @@ class Volume(GridVolume):
         self.samples = np.asarray(f.samples, dtype=np.float64)
         self.n_samples = len(self.samples)
         self.dt_ms = float(segyio.tools.dt(f, fallback_dt=4000.0)) / 1000.0
+        if geometry is None:
+            self._check_not_dead()
         self.geometry = geometry if geometry is not None else detect_geometry(f, self.path, header_bytes)
         self._check_layout()
 
@@ -109,6 +112,16 @@ class Volume(GridVolume):
         g = self.geometry
         return (f"Volume({self.path.name!r}, {g.kind}, {len(g.ilines)}x{len(g.xlines)} positions, "
                 f"{self.n_samples} samples, format {self.format})")
+
+    def _check_not_dead(self, n: int = 2048) -> None:
+        """Fail at once when evenly spread traces are all zero or all NaN/Inf (before reading every trace header)."""
+        idx = np.unique(np.linspace(0, self.n_traces - 1, min(n, self.n_traces)).astype(np.int64))
+        traces = np.stack([np.asarray(self._handle.trace.raw[int(i)], dtype=np.float32) for i in idx])
+        finite = np.isfinite(traces)
+        if not finite.any():
+            raise file_error(self.path, f"all {len(idx)} sampled traces hold only NaN or Inf; nothing to fuse")
+        if not np.any(traces[finite] != 0):
+            raise file_error(self.path, f"all {len(idx)} sampled traces are zero (dead); nothing to fuse")
 
     # -- layout
     @property
@@ -154,6 +167,40 @@ class Volume(GridVolume):
     def extended_text_headers(self) -> list[str]:
         """The extended textual headers (SEG-Y rev 1), decoded as text; empty for most files."""
         return read_extended_text_headers(self.path, self.ext_headers)
+
+    def storage_facts(self) -> dict:
+        """Sample format, byte order and extended textual headers."""
+        facts = {"format": f"{self.format} ({FORMATS[self.format][0]})", "endian": self.endian,
+                 "ext_text_headers": self.ext_headers}
+        if self.ext_headers:
+            facts["extended_text"] = self.extended_text_headers
+        return facts
+
+    def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        """cdp_x, cdp_y on the grid (NaN where no trace), scaled by the coordinate scalar (byte 71)."""
+        f = self._handle
+        x = np.asarray(f.attributes(segyio.TraceField.CDP_X)[:], dtype=np.float64)
+        y = np.asarray(f.attributes(segyio.TraceField.CDP_Y)[:], dtype=np.float64)
+        scalar = np.asarray(f.attributes(segyio.TraceField.SourceGroupScalar)[:], dtype=np.float64)
+        factor = np.where(scalar > 0, scalar, np.where(scalar < 0, -1.0 / np.where(scalar < 0, scalar, -1.0), 1.0))
+        grid = self.geometry.grid
+        out_x, out_y = np.full(grid.shape, np.nan), np.full(grid.shape, np.nan)
+        live = grid >= 0
+        out_x[live] = (x * factor)[grid[live]]
+        out_y[live] = (y * factor)[grid[live]]
+        return out_x, out_y
+
+    def create_copy(self, dst: str | os.PathLike) -> WritableVolume:
+        """A copy of this file at dst, float samples (integer formats become IEEE float), open for writing."""
+        from seisfuse.segy.writing import create_output
+
+        return create_output(self, dst)
+
+    def open_copy(self, path: str | os.PathLike) -> WritableVolume:
+        """A copy made by create_copy, opened for writing with this file's geometry."""
+        from seisfuse.segy.writing import OutputVolume
+
+        return OutputVolume(path, self.geometry.header_bytes, geometry=self.geometry)
 
     # -- reading
     def read_traces(self, idx: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Writable copies of a SEG-Y file: every header byte of the source kept, new samples written section by section.
 
 :func:`create_output` copies the source (integer formats converted to IEEE float, never
-narrowed) and opens the copy as an :class:`OutputVolume`; :meth:`OutputVolume.reopen`
-opens an output that another process created (ranks writing their own traces).
+narrowed) and opens the copy as an :class:`OutputVolume` (what `Volume.create_copy` returns;
+`Volume.open_copy` opens one that another process created, for ranks writing their own traces).
 """
 
 from __future__ import annotations
@@ -15,20 +15,14 @@ import numpy as np
 
 from seisfuse.errors import SeisfuseError
 from seisfuse.segy.formats import FLOAT_FORMATS, FORMATS, IBM_FLOAT, IEEE_FLOAT, TEXT_HEADER_BYTES, TRACE_HEADER_BYTES
-from seisfuse.segy.grid import GridVolume
-from seisfuse.segy.mdio import MdioOutput, MdioVolume, create_mdio_output
+from seisfuse.segy.grid import WritableVolume
 from seisfuse.segy.volume import Volume
 
 
-class OutputVolume(Volume):
+class OutputVolume(Volume, WritableVolume):
     """A copy of a source volume, opened read-write, with the source's geometry."""
 
     mode = "r+"
-
-    @classmethod
-    def reopen(cls, path: str | os.PathLike, like: Volume) -> OutputVolume:
-        """Open an output made by create_output from `like` (e.g. in another process)."""
-        return cls(path, like.geometry.header_bytes, geometry=like.geometry)
 
     def write_traces(self, idx: np.ndarray, data: np.ndarray) -> None:
         """Overwrite the samples of the given traces with data (len(idx), samples)."""
@@ -56,6 +50,14 @@ class OutputVolume(Volume):
         if self._f is not None and self.format == IBM_FLOAT:
             self._f.flush()
 
+    def layout_matches_segyio(self) -> bool:
+        """True when the numpy trace table agrees with segyio's reading of the file (the fast write path)."""
+        if self.format == IBM_FLOAT:  # IBM floats are written through segyio itself
+            return True
+        probe = [0, self.n_traces - 1]
+        via_segyio = np.stack([np.asarray(self._handle.trace.raw[i], dtype=np.float32) for i in probe])
+        return np.array_equal(via_segyio, self.read_traces(np.array(probe)), equal_nan=True)
+
 
 def _copy_as_ieee(src: Volume, dst: Path, chunk: int = 8192) -> None:
     """Write a copy of an integer-format file with IEEE float samples and format code 5; headers kept."""
@@ -77,24 +79,15 @@ def _copy_as_ieee(src: Volume, dst: Path, chunk: int = 8192) -> None:
     del src_mm
 
 
-def create_output(source: GridVolume, dst: str | os.PathLike) -> OutputVolume | MdioOutput:
-    """Make dst a copy of source with float samples and open it for writing new samples (MDIO: a folder)."""
-    if isinstance(source, MdioVolume):
-        return create_mdio_output(source, dst)
+def create_output(source: Volume, dst: str | os.PathLike) -> OutputVolume:
+    """Make dst a copy of a SEG-Y source with float samples and open it for writing new samples."""
     dst = Path(dst)
     if source.format in FLOAT_FORMATS:
         shutil.copyfile(source.path, dst)
     else:
         _copy_as_ieee(source, dst)
-    out = OutputVolume.reopen(dst, source)
-    if out.format != IBM_FLOAT:  # the numpy trace table must agree with segyio's reading of the file
-        probe = [0, out.n_traces - 1]
-        via_segyio = np.stack([np.asarray(out._handle.trace.raw[i], dtype=np.float32) for i in probe])
-        if not np.array_equal(via_segyio, out.read_traces(np.array(probe)), equal_nan=True):
-            raise SeisfuseError(f"{source.path}: trace layout not understood (extended headers?); cannot write a copy")
+    out = source.open_copy(dst)
+    if not out.layout_matches_segyio():
+        out.close()
+        raise SeisfuseError(f"{source.path}: trace layout not understood (extended headers?); cannot write a copy")
     return out
-
-
-def reopen_output(path: str | os.PathLike, like: GridVolume) -> OutputVolume | MdioOutput:
-    """Open an output that create_output made from `like` (in this or another process)."""
-    return (MdioOutput if isinstance(like, MdioVolume) else OutputVolume).reopen(path, like)
