@@ -9,7 +9,7 @@
 `Model.fuse` normalizes and builds the edge branch exactly as `seisfuse predict` does:
 for data opened with `open_segy` the clip comes from the whole file (the same trace sample
 predict uses); for other arrays from the array itself (`clip=` sets it). Sections larger
-than `tile` are fused in overlapping tiles.
+than a tile are fused in overlapping tiles (`seisfuse.tiles.Tiling`), as predict does.
 """
 
 from __future__ import annotations
@@ -22,21 +22,21 @@ from typing import Any
 import numpy as np
 import torch
 
-from seisfuse.branches import Branches, BranchSettings
+from seisfuse.branches import Branches, BranchSettings, fit_normalizer
 from seisfuse.errors import SeisfuseError
-from seisfuse.fusers import DEFAULT_OVERLAP, DEFAULT_TILE, Fuser, load_fuser
-from seisfuse.normalize import Normalizer, dead_traces, fit_normalizer, normalizer_from_traces
+from seisfuse.fusers import Fuser, load_fuser
+from seisfuse.normalize import Normalizer, normalizer_from_traces
 from seisfuse.segy import HeaderBytes, header_bytes_from, open_volume
 from seisfuse.segy.dataset import SOURCE_ATTR, VERTICAL_DIMS, open_dataset, write_like
+from seisfuse.tiles import DEFAULT_TILING, Tiling
 
 
 class Model:
     """A trained fusion model for notebooks: `fuse` sections or volumes of amplitudes."""
 
-    def __init__(self, fuser: Fuser, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> None:
+    def __init__(self, fuser: Fuser, tiling: Tiling = DEFAULT_TILING) -> None:
         self.fuser = fuser
-        self.tile = tile
-        self.overlap = overlap
+        self.tiling = tiling
 
     @property
     def name(self) -> str:
@@ -53,8 +53,7 @@ class Model:
 
     def to(self, device: str | torch.device) -> Model:
         """Move the network to a device (e.g. 'cuda')."""
-        if self.fuser.module is not None:
-            self.fuser.module.to(device)
+        self.fuser.to(device)
         return self
 
     def fuse(self, data: Any, clip: float | None = None) -> Any:
@@ -96,15 +95,8 @@ class Model:
         return normalizer_from_traces(traces, "fuse", self.settings.clip_percentile)
 
     def _fuse_sections(self, sections: np.ndarray, normalizer: Normalizer) -> np.ndarray:
-        """(N, samples, traces) amplitudes -> fused amplitudes; dead traces stay zero."""
-        branches = Branches(self.settings, normalizer)
-        out = np.empty_like(sections, dtype=np.float32)
-        for i, section in enumerate(sections):
-            fused = self.fuser.fuse_section(*branches.pair(section), tile=self.tile, overlap=self.overlap)
-            amp = normalizer.inverse(np.clip(fused, 0.0, 1.0))
-            amp[:, dead_traces(section)] = 0.0
-            out[i] = amp
-        return out
+        """(N, samples, traces) amplitudes -> fused amplitudes, through predict's spine; dead traces stay zero."""
+        return self.fuser.fuse_amplitudes(sections, Branches(self.settings, normalizer), self.tiling)
 
 
 def load_model(path_or_name: str | os.PathLike | None = None, device: str = "cpu") -> Model:

@@ -26,6 +26,14 @@ class SettingError(ConfigError):
         self.problem = problem
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (SLURM's scancel or time limit): unwind like Ctrl-C, removing unfinished outputs."""
+
+
+#: Exit codes of every command (README: "Exit codes").
+EXIT_OK, EXIT_INPUT, EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+
 def file_error(path: str | os.PathLike, problem: str) -> SeisfuseError:
     """Build an error whose message starts with the file it is about."""
     return SeisfuseError(f"{os.fspath(path)}: {problem}")
@@ -41,3 +49,22 @@ def config_error_line(message: str) -> str:
     if len(lines) > 1 and lines[0].endswith(":"):  # 'Parser key "data.patch_size":' then the reason
         return f"{lines[0]} {lines[1]}"
     return lines[0] if lines else message
+
+
+def describe_failure(exc: BaseException, path: str | os.PathLike) -> tuple[str, str | None, int]:
+    """(one-line message, setting name or None, exit code) for any failure while processing the file at path."""
+    import errno
+
+    if isinstance(exc, SettingError):
+        return exc.problem, exc.name, exc.exit_code
+    if isinstance(exc, SeisfuseError):
+        return str(exc), None, exc.exit_code
+    if isinstance(exc, OSError):
+        where = exc.filename or path
+        if exc.errno == errno.ENOSPC:
+            return f"{where}: no space left on device; nothing was left under the output's name", None, 1
+        return f"{where}: {exc.strerror or exc}", None, 1
+    if isinstance(exc, MemoryError):
+        return f"{path}: out of memory; try a smaller --batch-size or --tile", None, 1
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{path}: {type(exc).__name__}" + (f": {first}" if first else ""), None, 1

@@ -6,29 +6,38 @@ edge branch is made from the input with the given branch settings. With a clean
 (noise-free) volume and a fault mask, as `seisfuse synth` writes, the reference metrics
 are added (SSIM, PSNR, SNR and VIF to the clean section, Qabf_clean from the clean section
 and its edge branch, fault contrast). The input (raw) is scored as a row like any fused
-file, and the verdict compares the first fused file with every other row.
+file, and so are the classical denoisers asked for (`seisfuse.denoisers`, run on the
+sampled sections with their tuned parameters, with their seconds per section); the
+verdict compares the first fused file with every other row.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from seisfuse import denoisers
 from seisfuse.branches import Branches, BranchSettings
 from seisfuse.metrics import REFERENCE, SUITE, fusion_metrics
-from seisfuse.normalize import fit_normalizer
+from seisfuse.qc import amplitude_spectrum, field_qc
 from seisfuse.segy import GridVolume, HeaderBytes, check_same_geometry, open_volume
 
 #: Columns of the printed table (all metrics go to JSON).
 TABLE = ["Qabf", "MI", "EN", "SD", "SF", "VIF", "SSIM_raw", "SSIM_clean", "PSNR_clean", "SNR_clean", "Qabf_clean",
-         "fault_contrast"]
+         "fault_contrast", "leakage_mean", "leakage_share", "removed_energy", "band_6db_out_low_hz",
+         "band_6db_out_high_hz", "seconds"]
+#: Columns where lower is better (no star for the largest).
+LOWER_IS_BETTER = {"seconds", "leakage_mean", "leakage_share"}
 #: Metrics the verdict is about: against the clean reference when there is one, else edge transfer.
 VERDICT_CLEAN = ["SSIM_clean", "PSNR_clean", "Qabf_clean", "fault_contrast"]
-VERDICT_SOURCES = ["Qabf", "SSIM_raw"]
+VERDICT_SOURCES = ["Qabf", "SSIM_raw", "leakage_mean"]
 INPUT_ROW = "input (raw)"
+CLASSICAL_SUFFIX = " (tuned)"
 EDGE_ROW = "(edge branch)"
 
 
@@ -40,11 +49,17 @@ class Evaluation:
     axis: str
     sections: list[int]
     rows: dict[str, dict[str, float]] = field(default_factory=dict)
+    spectra: dict[str, list[float]] = field(default_factory=dict)  # without a clean volume: "hz", then one per row
 
     @property
     def fused_names(self) -> list[str]:
         """The rows of fused files, in the order given."""
-        return [k for k in self.rows if k not in (INPUT_ROW, EDGE_ROW)]
+        return [k for k in self.rows if k not in (INPUT_ROW, EDGE_ROW) and not k.endswith(CLASSICAL_SUFFIX)]
+
+    @property
+    def classical_names(self) -> list[str]:
+        """The rows of the classical denoisers run here."""
+        return [k for k in self.rows if k.endswith(CLASSICAL_SUFFIX)]
 
     def as_dict(self) -> dict:
         """Plain data for JSON (inf and nan as strings)."""
@@ -53,7 +68,9 @@ class Evaluation:
 
         return {"input": self.input, "axis": self.axis, "sections": self.sections,
                 "results": {k: clean(v) for k, v in self.rows.items() if k in self.fused_names},
-                "references": {k: clean(v) for k, v in self.rows.items() if k not in self.fused_names},
+                "spectra": self.spectra,
+                "classical": {k: clean(v) for k, v in self.rows.items() if k in self.classical_names},
+                "references": {k: clean(v) for k, v in self.rows.items() if k in (INPUT_ROW, EDGE_ROW)},
                 "verdict": self.verdict(), "higher_is_better": {**SUITE, **REFERENCE},
                 "conventions": "images in [0, 1] with the input's clip; MI in bits; Qabf as VIFB metricsQabf.m "
                                "(0-255 scale); VIF torchmetrics pixel VIF on 0-255, summed over sources; "
@@ -73,9 +90,14 @@ class Evaluation:
             others = {k: r[m] for k, r in self.rows.items() if k != model and m in r and math.isfinite(r[m])}
             if not others:
                 continue
-            best = max(others, key=others.get)
-            word = "beats" if value > others[best] else "does NOT beat"
-            lines.append(f"{model} {m} {value:.4f} {word} every other row (best: {best} {others[best]:.4f})")
+            lower = m in LOWER_IS_BETTER
+            best = (min if lower else max)(others, key=others.get)
+            word = "beats" if (value < others[best] if lower else value > others[best]) else "does NOT beat"
+            line = f"{model} {m} {value:.4f} {word} every other row (best: {best} {others[best]:.4f})"
+            if m == "leakage_mean":  # leakage means little without the energy each removed
+                energy = {k: self.rows[k].get("removed_energy", math.nan) for k in (model, best)}
+                line += f"; removed energy {energy[model]:.3f} vs {energy[best]:.3f}"
+            lines.append(line)
         return lines
 
     def table(self) -> str:
@@ -84,12 +106,12 @@ class Evaluation:
         name_w = max(12, *(len(k) for k in self.rows))
         lines = [f"{'':<{name_w}} " + " ".join(f"{c:>11}" for c in cols)]
         best = {c: max((r[c] for r in self.rows.values() if c in r and math.isfinite(r[c])), default=None)
-                for c in cols}
+                for c in cols if c not in LOWER_IS_BETTER and not c.startswith("band_") and c != "removed_energy"}
         for name, r in self.rows.items():
             cells = []
             for c in cols:
                 v = r.get(c, math.nan)
-                mark = "*" if len(self.rows) > 1 and best[c] is not None and v == best[c] else " "
+                mark = "*" if len(self.rows) > 1 and best.get(c) is not None and v == best[c] else " "
                 cells.append(f"{v:>10.4f}{mark}")
             lines.append(f"{name:<{name_w}} " + " ".join(cells))
         return "\n".join(lines)
@@ -101,12 +123,25 @@ def sample_sections(volume: GridVolume, axis: str, n: int) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, total - 1, num=min(n, total))})
 
 
+def classical_names(spec: str) -> list[str]:
+    """Denoiser names from 'all' (every installed one), 'none' or a comma-separated list."""
+    if spec == "none":
+        return []
+    if spec == "all":
+        return [n for n, info in denoisers.DENOISERS.items() if info.available()]
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    for n in names:
+        denoisers.get(n)
+    return names
+
+
 def evaluate(input_path: str, fused_paths: list[str], settings: BranchSettings, *, clean_path: str | None = None,
              fault_mask_path: str | None = None, axis: str = "inline", n_sections: int = 8,
-             header_bytes: HeaderBytes | None = None) -> Evaluation:
-    """Metrics of each fused volume, the input and its edge branch over sampled sections."""
+             header_bytes: HeaderBytes | None = None, classical: Sequence[str] = ()) -> Evaluation:
+    """Metrics of each fused volume, the classical denoisers, the input and its edge branch over sampled sections."""
     source = open_volume(input_path, header_bytes)
-    branches = Branches(settings, fit_normalizer(source, settings.clip_percentile))
+    branches = Branches.of_volume(settings, source)
+    methods = {f"{name}{CLASSICAL_SUFFIX}": denoisers.create_denoiser(name) for name in classical}
     others = {}
     for p in fused_paths + [p for p in (clean_path, fault_mask_path) if p]:
         vol = open_volume(p, source.geometry.header_bytes or header_bytes)
@@ -116,7 +151,8 @@ def evaluate(input_path: str, fused_paths: list[str], settings: BranchSettings, 
         axis = source.axes[0]
     picks = sample_sections(source, axis, n_sections)
     names = [Path(p).name for p in fused_paths]
-    scores: dict[str, dict[str, list[float]]] = {n: {} for n in [*names, INPUT_ROW, EDGE_ROW]}
+    scores: dict[str, dict[str, list[float]]] = {n: {} for n in [*names, *methods, INPUT_ROW, EDGE_ROW]}
+    spectra: dict[str, list[np.ndarray]] = {}
     for k in picks:
         raw, edge = branches.pair(source.section(axis, k))
         clean = clean_edge = mask = None
@@ -125,12 +161,23 @@ def evaluate(input_path: str, fused_paths: list[str], settings: BranchSettings, 
         if fault_mask_path:
             mask = others[fault_mask_path].section(axis, k)
         images = {n: branches.normalizer.forward(others[p].section(axis, k)) for n, p in zip(names, fused_paths, strict=True)}
+        for name, denoise in methods.items():
+            t0 = time.perf_counter()
+            images[name] = denoise(raw)
+            scores[name].setdefault("seconds", []).append(time.perf_counter() - t0)
         images.update({INPUT_ROW: raw, EDGE_ROW: edge})
         for name, img in images.items():
-            for m, v in fusion_metrics(img, raw, edge, clean, mask, clean_edge).items():
+            metrics = fusion_metrics(img, raw, edge, clean, mask, clean_edge)
+            if clean is None and name != EDGE_ROW:  # no reference: the field checks (leakage, energy, bandwidth)
+                metrics.update(field_qc(raw - 0.5, img - 0.5, source.dt_ms).as_dict() if name != INPUT_ROW else {})
+                hz, spectrum = amplitude_spectrum(img - 0.5, source.dt_ms)
+                spectra.setdefault("hz", [hz])
+                spectra.setdefault(name, []).append(spectrum)
+            for m, v in metrics.items():
                 scores[name].setdefault(m, []).append(v)
     for vol in others.values():
         vol.close()
     source.close()
     return Evaluation(str(input_path), axis, picks,
-                      {n: {m: float(np.mean(v)) for m, v in d.items()} for n, d in scores.items()})
+                      {n: {m: float(np.mean(v)) for m, v in d.items()} for n, d in scores.items()},
+                      {n: [float(x) for x in np.mean(v, axis=0)] for n, v in spectra.items()})

@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from seisfuse.errors import file_error
+from seisfuse.errors import SeisfuseError, file_error
+
+
+def expand_paths(items: str | Sequence[str] | None, what: str, must_exist: bool = False) -> list[str]:
+    """Paths with glob patterns expanded (sorted); a pattern that matches nothing is an error naming `what`."""
+    if items is None:
+        return []
+    out: list[str] = []
+    for item in [items] if isinstance(items, str) else list(items):
+        item = str(item)
+        if any(c in item for c in "*?[") and not os.path.exists(item):
+            hits = sorted(glob.glob(item))
+            if not hits:
+                raise SeisfuseError(f"{item}: {what} pattern matches no files")
+            out += hits
+        elif must_exist and not Path(item).exists():
+            raise file_error(item, f"no such file ({what})")
+        else:
+            out.append(item)
+    return out
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -21,12 +42,15 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), force: bool = False) -> Path:
-    """Validate an output path: not an input, not a folder, existing only with force."""
+    """Validate an output path: none of the files the command reads (inputs first, then checkpoints, references,
+    configs; compared as resolved paths and inodes, so links and ../ are caught, --force or not), not a folder,
+    existing only with force."""
     out_path = Path(out)
-    for src in inputs:
+    for i, src in enumerate(inputs):
         src_path = Path(src)
         if out_path.resolve() == src_path.resolve() or _same_file(out_path, src_path):
-            raise file_error(out_path, f"output is the input file {src_path}; choose another output name")
+            what = "the input file" if i == 0 else "a file this command reads:"
+            raise file_error(out_path, f"output is {what} {src_path}; choose another output name")
     if out_path.is_dir() and out_path.suffix.lower() != ".mdio":
         raise file_error(out_path, "output is a directory; give a file name")
     if out_path.exists() and not force:
@@ -39,14 +63,39 @@ def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (
     return out_path
 
 
+def _owner_tag() -> str:
+    """host and process id, as a temporary name carries them: whoever finds the part can tell if its owner lives."""
+    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname()) or "host"
+    return f"{host}~{os.getpid()}~"
+
+
+def _owner_alive(part: Path) -> bool:
+    """False only when the part was made on this host by a process that is gone (other hosts' parts: assumed alive)."""
+    body = part.name.split(".part")[0]
+    fields = body.split("~")
+    if len(fields) < 3:
+        return False  # no owner recorded (an older seisfuse): stale
+    host, pid = fields[-3].rsplit(".", 1)[-1], fields[-2]
+    if host != _owner_tag().split("~")[0] or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def temp_path_for(out: str | os.PathLike, folder: bool = False) -> Path:
-    """A new, unique temporary file (or folder) in the same folder as out."""
+    """A new, unique temporary file (or folder) beside out, named for its owner (host and process id)."""
     out_path = Path(out)
+    prefix = f".{out_path.name}.{_owner_tag()}"
     if folder:
-        tmp = tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent or ".")
+        tmp = tempfile.mkdtemp(prefix=prefix, suffix=".part", dir=out_path.parent or ".")
         os.chmod(tmp, 0o777 & ~_umask())
         return Path(tmp)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=out_path.parent or ".")
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes owner-only files; outputs get the usual permissions
     return Path(tmp)
@@ -93,9 +142,9 @@ def remove_part(path: str | os.PathLike) -> None:
 
 
 def remove_stale_parts(out: str | os.PathLike) -> list[Path]:
-    """Delete temporary files an interrupted run left beside out (.OUT.*.part); returns what was removed."""
+    """Delete temporary files that dead runs left beside out (.OUT.*.part); a live run's part is never touched."""
     out_path = Path(out)
-    stale = sorted(out_path.parent.glob(f".{out_path.name}.*.part"))
+    stale = [p for p in sorted(out_path.parent.glob(f".{out_path.name}.*.part")) if not _owner_alive(p)]
     for p in stale:
         remove_part(p)
     return stale

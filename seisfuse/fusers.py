@@ -1,27 +1,61 @@
-"""Fusers: something that fuses batches of normalized (raw, edge) sections, with the branch settings that made them.
+"""Fusers and the one inference spine: amplitudes of sections in, fused amplitudes out.
 
-A trained network (`load_fuser`: a checkpoint, an exported weights file or folder, or the
-shipped model) or a classical method (`baseline_fuser`). Sections larger than a tile are
-fused in overlapping tiles blended with smooth weights (`tiled`). Tensors are
-(B, 1, H, W) in [0, 1] in and out.
+A :class:`Fuser` fuses batches of normalized (raw, edge) sections: a trained network
+(:func:`load_fuser`: a checkpoint, an exported weights file or folder, or the shipped
+model) or a classical method (:func:`baseline_fuser`: a fusion rule or a denoiser of the
+raw section). Every caller (``seisfuse predict``, the Python API, ``preview``, the
+validation panels, the benchmarks) goes through the same three steps:
+
+1. :func:`prepare`: normalize sections with their volume's normalizer, build the
+   (raw, edge) pair, note the dead traces (on the CPU, in DataLoader workers for predict);
+2. :meth:`Fuser.forward`: move to the device, autocast to the precision, fuse whole or in
+   overlapping tiles blended with smooth weights (`tiles.Tiling`), clamp to [0, 1];
+3. :func:`restore`: map back to the volume's amplitude units; dead traces stay zero.
+
+:meth:`Fuser.fuse_amplitudes` runs the three for sections in memory.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from seisfuse.branches import BranchSettings
+from seisfuse.branches import Branches, BranchSettings
 from seisfuse.errors import SettingError
-from seisfuse.models.baselines import BASELINES, method
+from seisfuse.fusion_rules import FUSION_RULES
+from seisfuse.normalize import Normalizer, dead_traces
+from seisfuse.tiles import DEFAULT_TILING, Tiling, tiled
 from seisfuse.weights import ModelFile, load_model_file
 
-DEFAULT_TILE = 1024
-DEFAULT_OVERLAP = 64
+#: Inference precisions: autocast dtype (None: float32 throughout).
+PRECISIONS: dict[str, torch.dtype | None] = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
+
+
+def check_precision(precision: str) -> str:
+    """precision if it is one of PRECISIONS, else a SettingError naming them."""
+    if precision not in PRECISIONS:
+        raise SettingError("precision", f"must be {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
+
+
+def prepare(sections: Sequence[np.ndarray], branches: Branches) -> dict[str, torch.Tensor]:
+    """Step 1: (raw, edge) pairs (B, 1, H, W) in [0, 1] of sections of amplitudes, and their dead traces (B, W)."""
+    raws, edges = zip(*(branches.pair(s) for s in sections), strict=True)
+    return {"raw": torch.from_numpy(np.stack(raws))[:, None], "edge": torch.from_numpy(np.stack(edges))[:, None],
+            "dead": torch.from_numpy(np.stack([dead_traces(s) for s in sections]))}
+
+
+def restore(fused: np.ndarray, normalizer: Normalizer, dead: np.ndarray) -> np.ndarray:
+    """Step 3: fused sections (B, H, W) in [0, 1] back to amplitudes; dead traces (B, W) zero."""
+    amp = normalizer.inverse(fused)
+    amp[np.broadcast_to(np.asarray(dead, bool)[:, None, :], amp.shape)] = 0.0
+    return amp
 
 
 @dataclass
@@ -32,21 +66,55 @@ class Fuser:
     settings: BranchSettings
     fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     module: torch.nn.Module | None = None
+    source: Path | None = None  # the model file it was read from: never an output
 
-    def fuse_section(self, raw: np.ndarray, edge: np.ndarray, tile: int | None = None,
-                     overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
-        """Fuse one (H, W) section on the module's device (pictures, the Python API), in tiles if tile is given."""
-        device = next(self.module.parameters()).device if self.module is not None else torch.device("cpu")
-        r, e = torch.from_numpy(raw)[None, None].to(device), torch.from_numpy(edge)[None, None].to(device)
-        with torch.inference_mode():
-            out = self.fn(r, e) if tile is None else tiled(self.fn, r, e, tile, overlap)
-        return out[0, 0].float().cpu().numpy()
+    @property
+    def device(self) -> torch.device:
+        """Where the network's weights are (the CPU for classical methods)."""
+        return next(self.module.parameters()).device if self.module is not None else torch.device("cpu")
+
+    def to(self, device: str | torch.device) -> Fuser:
+        """Move the network to a device, in eval mode."""
+        if self.module is not None:
+            self.module.to(device).eval()
+        return self
+
+    def forward(self, raw: torch.Tensor, edge: torch.Tensor, tiling: Tiling = DEFAULT_TILING,
+                precision: str = "32") -> np.ndarray:
+        """Step 2: fused (B, H, W) in [0, 1] as float32 on the CPU, from (B, 1, H, W) pairs."""
+        device = self.device
+        raw = raw.to(device, non_blocking=True)
+        edge = edge.to(device, non_blocking=True)
+        dtype = PRECISIONS[check_precision(precision)]
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            out = tiled(self.fn, raw, edge, tiling.tile, tiling.overlap)
+        return out.float().clamp(0.0, 1.0)[:, 0].cpu().numpy()
+
+    def fuse_pair(self, raw: np.ndarray, edge: np.ndarray, tiling: Tiling = DEFAULT_TILING) -> np.ndarray:
+        """One normalized (H, W) pair fused, in [0, 1] (pictures, validation panels)."""
+        return self.forward(torch.from_numpy(np.ascontiguousarray(raw))[None, None],
+                            torch.from_numpy(np.ascontiguousarray(edge))[None, None], tiling)[0]
+
+    def fuse_amplitudes(self, sections: Sequence[np.ndarray], branches: Branches, tiling: Tiling = DEFAULT_TILING,
+                        precision: str = "32") -> np.ndarray:
+        """Sections of amplitudes (N, H, W) fused into amplitudes, one at a time (memory stays one section)."""
+        out = np.empty((len(sections), *np.shape(sections[0])), dtype=np.float32)
+        for i, section in enumerate(sections):
+            batch = prepare([section], branches)
+            fused = self.forward(batch["raw"], batch["edge"], tiling, precision)
+            out[i] = restore(fused, branches.normalizer, batch["dead"].numpy())[0]
+        return out
 
 
 def model_fuser(model: ModelFile, device: str | torch.device = "cpu") -> Fuser:
     """A trained network as a Fuser, with the branch settings it was trained with."""
     net = model.build(device)
-    return Fuser(name=model.name, settings=model.branches, fn=net, module=net)
+    return Fuser(name=model.name, settings=model.branches, fn=net, module=net, source=model.path)
+
+
+def module_fuser(net: torch.nn.Module, settings: BranchSettings, name: str = "network") -> Fuser:
+    """A network being trained as a Fuser (validation panels); its device and mode are the caller's."""
+    return Fuser(name=name, settings=settings, fn=net, module=net)
 
 
 def load_fuser(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> Fuser:
@@ -54,54 +122,33 @@ def load_fuser(path: str | os.PathLike | None = None, device: str | torch.device
     return model_fuser(load_model_file(path), device)
 
 
-def baseline_fuser(name: str, settings: BranchSettings | None = None, **params: float) -> Fuser:
-    """A classical fusion method or filter on (raw, edge) pairs made with the given settings (defaults without)."""
+def classical_method(name: str, **params: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """f(raw, edge) of a fusion rule, or of a classical denoiser of the raw section (tuned parameters unless given)."""
+    from seisfuse import denoisers
+
+    if name in FUSION_RULES:
+        if params:
+            raise SettingError("method", f"{name} takes no parameters")
+        return FUSION_RULES[name]
     try:
-        func = method(name, **params)
+        denoise = denoisers.create_denoiser(name, **params)
     except ValueError as exc:
         raise SettingError("method", str(exc)) from None
+
+    def apply(raw: np.ndarray, edge: np.ndarray) -> np.ndarray:
+        return denoise(raw)
+
+    apply.__name__ = denoise.__name__
+    return apply
+
+
+def baseline_fuser(name: str, settings: BranchSettings | None = None, **params: Any) -> Fuser:
+    """A classical fusion rule or denoiser as a Fuser on pairs made with the given settings (defaults without)."""
+    func = classical_method(name, **params)
 
     def fn(raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
         r, e = raw.detach().float().cpu().numpy(), edge.detach().float().cpu().numpy()
         out = np.stack([func(r[i, 0], e[i, 0]) for i in range(r.shape[0])])[:, None]
-        return torch.from_numpy(out).to(raw.device)
+        return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).to(raw.device)
 
-    return Fuser(name=name if name in BASELINES else func.__name__, settings=settings or BranchSettings(), fn=fn)
-
-
-# ---------------------------------------------------------------- tiles
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start positions of tiles covering length, overlapping by at least overlap, the last one aligned to the end."""
-    if length <= tile:
-        return [0]
-    step = tile - overlap
-    starts = list(range(0, length - tile, step)) + [length - tile]
-    return sorted(set(starts))
-
-
-def blend_window(h: int, w: int, overlap: int) -> torch.Tensor:
-    """Tile weight: 1 inside, rising linearly over `overlap` pixels at each edge (never 0)."""
-    def ramp(n: int) -> torch.Tensor:
-        i = torch.arange(n, dtype=torch.float32)
-        edge = torch.minimum(i + 1, n - i) / max(overlap, 1)
-        return edge.clamp(max=1.0)
-
-    return ramp(h)[:, None] * ramp(w)[None, :]
-
-
-def tiled(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], raw: torch.Tensor, edge: torch.Tensor,
-          tile: int, overlap: int) -> torch.Tensor:
-    """Apply fn to (B, 1, H, W) inputs whole, or in overlapping tiles blended by weight when larger than tile."""
-    _, _, h, w = raw.shape
-    if h <= tile and w <= tile:
-        return fn(raw, edge)
-    out = torch.zeros_like(raw, dtype=torch.float32)
-    weight = torch.zeros((h, w), dtype=torch.float32, device=raw.device)
-    for y in tile_starts(h, tile, overlap):
-        for x in tile_starts(w, tile, overlap):
-            th, tw = min(tile, h), min(tile, w)
-            win = blend_window(th, tw, overlap).to(raw.device)
-            part = fn(raw[..., y:y + th, x:x + tw], edge[..., y:y + th, x:x + tw]).float()
-            out[..., y:y + th, x:x + tw] += part * win
-            weight[y:y + th, x:x + tw] += win
-    return out / weight
+    return Fuser(name=name if name in FUSION_RULES else func.__name__, settings=settings or BranchSettings(), fn=fn)

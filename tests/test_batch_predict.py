@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import segyio
-from conftest import cube, synth_segy, trace_headers, write_segy
+from conftest import SLOW_LIMIT_S, cube, slurm_job_id, synth_segy, trace_headers, write_segy
 
 from seisfuse.segy import open_volume
 
@@ -157,7 +157,7 @@ def test_srun_ranks_write_the_same_bytes_as_one_rank_and_requeue_skips(trained, 
                                "--axis", "both" if src is big else "auto", "--num-workers", "0", "--quiet")
         assert code == 0, err
     env = _fake_srun(tmp_path)
-    env.update(SLURM_JOB_ID="99", SLURM_NTASKS=str(nodes * per_node), SLURM_NNODES=str(nodes),
+    env.update(SLURM_JOB_ID=slurm_job_id(), SLURM_NTASKS=str(nodes * per_node), SLURM_NNODES=str(nodes),
                SLURM_NTASKS_PER_NODE=str(per_node), SLURM_NODELIST="localhost", SLURM_JOB_NAME="seisfuse-predict",
                SLURM_SUBMIT_DIR=str(tmp_path))
     script = ROOT / "scripts" / "predict.sh"
@@ -165,7 +165,7 @@ def test_srun_ranks_write_the_same_bytes_as_one_rank_and_requeue_skips(trained, 
 
     def job(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["bash", str(script), "--ckpt", str(trained), "--num-workers", "0", *args],
-                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=SLOW_LIMIT_S)
 
     # one file, sections split across the ranks (fewer files than ranks); --axis both crosses ranks between passes
     res = job("--input", str(big), "--output", str(tmp_path / "ranks" / "big.sgy"), "--axis", "both")

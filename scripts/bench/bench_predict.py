@@ -25,10 +25,9 @@ from pathlib import Path
 import torch
 import yaml
 
-from seisfuse.branches import Branches, BranchSettings
+from seisfuse.branches import Branches, BranchSettings, fit_normalizer
 from seisfuse.fusers import load_fuser
 from seisfuse.models import FusionConfig, FusionNet
-from seisfuse.normalize import fit_normalizer
 from seisfuse.predict import predict_volume
 from seisfuse.segy import open_volume
 from seisfuse.synth import SynthConfig, make_survey, write_volume

@@ -19,14 +19,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from seisfuse.models.baselines import GRID, TUNED, method
 
 from seisfuse.benchmark import semi_real
-from seisfuse.branches import Branches
+from seisfuse.branches import Branches, fit_normalizer
 from seisfuse.evaluate import INPUT_ROW, evaluate, sample_sections
 from seisfuse.fusers import baseline_fuser, load_fuser
 from seisfuse.metrics import fault_contrast, psnr, qabf, snr_db, ssim
-from seisfuse.models.baselines import GRID, TUNED, method
-from seisfuse.normalize import fit_normalizer
 from seisfuse.predict import PredictOptions, Predictor
 from seisfuse.segy import open_volume
 from seisfuse.synth import SynthConfig, make_survey, write_volume

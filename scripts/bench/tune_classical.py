@@ -14,11 +14,11 @@ import argparse
 import json
 
 import numpy as np
+from seisfuse.models.baselines import FILTERS, GRID
 
 from seisfuse.branches import BranchSettings
 from seisfuse.data.synthetic import SyntheticData, SyntheticPatches
 from seisfuse.metrics import ssim
-from seisfuse.models.baselines import FILTERS, GRID
 
 
 def main() -> None:

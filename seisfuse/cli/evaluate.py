@@ -14,8 +14,8 @@ def add(sub) -> None:
                                    "and PSNR to the raw and edge branches, VIF; with --clean and --fault-mask (synthetic "
                                    "data) also SSIM/PSNR/SNR/VIF to the clean volume, Qabf_clean and fault contrast. "
                                    "All volumes are normalized with the input's statistics. One row per fused file, "
-                                   "then the input itself and its edge branch (* marks the best); the verdict compares "
-                                   "the first fused file with every other row.")
+                                   "one per classical denoiser (--classical), then the input itself and its edge branch "
+                                   "(* marks the best); the verdict compares the first fused file with every other row.")
     p.add_argument("--input", required=True, metavar="IN.sgy")
     p.add_argument("--fused", required=True, metavar="OUT.sgy", help="a fused volume")
     p.add_argument("--compare", nargs="+", default=[], metavar="B.sgy", help="more fused volumes, one row each")
@@ -23,20 +23,34 @@ def add(sub) -> None:
     p.add_argument("--ckpt", default=None, metavar="CKPT", help="take the edge branch settings from a checkpoint")
     p.add_argument("--clean", default=None, metavar="CLEAN.sgy", help="noise-free volume (synthetic data)")
     p.add_argument("--fault-mask", default=None, metavar="MASK.sgy", help="fault mask (synthetic data)")
+    p.add_argument("--classical", default="all", metavar="NAMES",
+                   help="classical denoisers scored as rows on the same sections, with their seconds per section: "
+                        "all installed (default), none, or a comma-separated list of gaussian, median, bilateral, "
+                        "fxdecon, bm3d, bm3d-psd")
     p.add_argument("--axis", choices=["inline", "crossline"], default="inline")
     p.add_argument("--sections", type=int, default=8, metavar="N", help="sections sampled evenly (default 8)")
     p.add_argument("--json", default=None, metavar="METRICS.json", help="also write all metrics as JSON")
+    p.add_argument("--qc-panel", default=None, metavar="QC.png",
+                   help="also draw the reference-free checks of the middle sampled section: input, each fused file, "
+                        "what it removed, its leakage map, the spectra")
     p.add_argument("--force", action="store_true", help="overwrite an existing JSON file")
     add_header_args(p)
     p.set_defaults(func=run, accepts_overrides=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from seisfuse.evaluate import evaluate
+    from seisfuse.errors import SettingError
+    from seisfuse.evaluate import classical_names, evaluate
     from seisfuse.files import atomic_output, check_output
 
-    if args.json:
-        check_output(args.json, [args.input, args.fused, *args.compare], force=args.force)
+    reads = [p for p in (args.input, args.fused, *args.compare, args.clean, args.fault_mask, args.ckpt, *args.config) if p]
+    for out in (args.json, args.qc_panel):
+        if out:
+            check_output(out, reads, force=args.force)
+    try:
+        classical = classical_names(args.classical)
+    except ValueError as exc:
+        raise SettingError("classical", str(exc)) from None
     if args.ckpt:
         from seisfuse.fusers import load_fuser
 
@@ -45,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         settings = branch_settings(args)
     result = evaluate(args.input, [args.fused, *args.compare], settings, clean_path=args.clean,
                       fault_mask_path=args.fault_mask, axis=args.axis, n_sections=args.sections,
-                      header_bytes=header_bytes(args))
+                      header_bytes=header_bytes(args), classical=classical)
     print(f"{args.input}: {len(result.sections)} {result.axis} sections, edges {settings.pipeline.describe()}")
     print(result.table())
     for line in result.verdict():
@@ -54,4 +68,29 @@ def run(args: argparse.Namespace) -> int:
         with atomic_output(args.json) as tmp:
             tmp.write_text(json.dumps(result.as_dict(), indent=2))
         print(f"wrote {args.json}")
+    if args.qc_panel:
+        _qc_panel(args, result)
     return 0
+
+
+def _qc_panel(args: argparse.Namespace, result) -> None:  # noqa: ANN001 - an Evaluation
+    """Draw the reference-free checks of the middle sampled section of the input and the fused files."""
+    from pathlib import Path
+
+    from seisfuse.branches import fit_normalizer
+    from seisfuse.segy import open_volume
+    from seisfuse.views import View, qc_view_figure
+    from seisfuse.viz import save_png
+
+    paths = [args.input, args.fused, *args.compare]
+    volumes = [open_volume(p, header_bytes(args)) for p in paths]
+    try:
+        k = result.sections[len(result.sections) // 2]
+        key = int(volumes[0].section_keys(result.axis)[k])
+        view = View(result.axis, k, f"{result.axis} {key}")
+        fig = qc_view_figure(volumes, [Path(p).name for p in paths], view, fit_normalizer(volumes[0]))
+    finally:
+        for v in volumes:
+            v.close()
+    save_png(fig, args.qc_panel)
+    print(f"wrote {args.qc_panel}")

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import glob
-import os
 import sys
 from pathlib import Path
 
 from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, flag, header_bytes
-from seisfuse.errors import SeisfuseError, SettingError
-
-#: seisfuse.models.baselines.METHODS, listed here so that parsing arguments imports no torch (a test keeps them equal)
-METHODS = ("average", "laplacian", "wavelet", "gaussian", "median", "bilateral")
+from seisfuse.errors import SettingError, file_error
+from seisfuse.files import expand_paths
+from seisfuse.fusion_rules import method_names
+from seisfuse.segy.grid import AXIS_CHOICES
+from seisfuse.tiles import Tiling
 
 
 def add_stream_args(p: argparse.ArgumentParser) -> None:
@@ -22,7 +21,7 @@ def add_stream_args(p: argparse.ArgumentParser) -> None:
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("--output", metavar="OUT.sgy", help="the output file (one input)")
     out.add_argument("--output-dir", metavar="DIR", help="folder for the outputs, named like their inputs")
-    p.add_argument("--axis", choices=["auto", "inline", "crossline", "both"], default="auto",
+    p.add_argument("--axis", choices=list(AXIS_CHOICES), default="auto",
                    help="auto (default): inline sections of a 3D survey, along the line of a 2D line or of a single "
                         "inline/crossline of a 3D survey, per gather; or inline, crossline, or both averaged")
     p.add_argument("--batch-size", type=int, default=4, metavar="N", help="sections per forward pass (default 4)")
@@ -55,9 +54,10 @@ def add(sub) -> None:
                    help="this process is one srun task of --devices x --num-nodes: SLURM's tasks are the ranks "
                         "(scripts/predict.sh passes it); without it, predict launches its own --devices ranks")
     p.add_argument("--precision", choices=["32", "bf16", "16"], default="32")
-    p.add_argument("--tile", type=int, default=1024, metavar="PX",
-                   help="sections larger than this are fused in overlapping tiles (default 1024)")
-    p.add_argument("--overlap", type=int, default=64, metavar="PX", help="tile overlap (default 64)")
+    p.add_argument("--tile", type=int, default=Tiling.tile, metavar="PX",
+                   help=f"sections larger than this are fused in overlapping tiles (default {Tiling.tile})")
+    p.add_argument("--overlap", type=int, default=Tiling.overlap, metavar="PX",
+                   help=f"tile overlap (default {Tiling.overlap})")
     p.add_argument("--block-mb", type=int, default=128, metavar="MB",
                    help="crossline sections of inline-sorted files (and the reverse) are read in blocks this big, "
                         "one pass over the file per block (default 128)")
@@ -65,46 +65,37 @@ def add(sub) -> None:
 
 
 def add_baseline(sub) -> None:
-    p = sub.add_parser("baseline", help="a classical fusion (average, laplacian, wavelet) or filter (gaussian, median, "
-                                        "bilateral)",
+    p = sub.add_parser("baseline", help="a classical fusion rule or denoiser (gaussian, median, bilateral, fxdecon, "
+                                        "bm3d, bm3d-psd)",
                        description="Process every section with a classical method through the same streaming path as "
                                    "predict. Fusion rules of the (raw, edge) pair: average, Laplacian pyramid (max-abs "
                                    "details) or wavelet (max-abs details); the edge branch comes from --config's "
-                                   "data.edges (default pipeline). Filters of the raw section, one OpenCV call each: "
-                                   "gaussian, median, bilateral, with parameters tuned on synthetic training data "
+                                   "data.edges (default pipeline). Denoisers of the raw section: gaussian, median, "
+                                   "bilateral (one OpenCV call each), fxdecon (f-x deconvolution, forward-backward "
+                                   "prediction in overlapping windows), bm3d (BM3D with the white-noise sigma estimated "
+                                   "per section) and bm3d-psd (BM3D with the noise spectrum estimated per section from "
+                                   "adjacent-trace differences; both need pip install 'seisfuse[baselines]', licence: "
+                                   "non-commercial use), with parameters tuned on synthetic training data "
                                    "(scripts/bench/tune_classical.py) unless --param sets them.")
-    p.add_argument("--method", required=True, choices=list(METHODS))
+    p.add_argument("--method", required=True, choices=list(method_names()))
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="a filter parameter, e.g. sigma=1.5, size=5, diameter=7, sigma_color=0.2, sigma_space=3")
+                   help="a method parameter, e.g. sigma=1.5, size=5, diameter=7, sigma_color=0.2, sigma_space=3, "
+                        "length=4, window_traces=32, window_samples=128, mu=1, sigma_scale=1.2")
     add_config_args(p)
     add_stream_args(p)
     p.set_defaults(func=run_baseline, accepts_overrides=True)
 
 
-def expand_inputs(items: list[str]) -> list[str]:
-    """Inputs with quoted glob patterns expanded (sorted); a pattern that matches nothing is an error."""
-    out: list[str] = []
-    for item in items:
-        if any(c in item for c in "*?[") and not os.path.exists(item):
-            hits = sorted(glob.glob(item))
-            if not hits:
-                raise SeisfuseError(f"{item}: pattern matches no files")
-            out += hits
-        else:
-            out.append(item)
-    return out
-
-
 def jobs_from(args: argparse.Namespace) -> list[tuple[str, str]]:
     """(input, output) pairs from --input and --output / --output-dir."""
-    inputs = expand_inputs(args.input)
+    inputs = expand_paths(args.input, "input")
     if args.output is not None:
         if len(inputs) != 1:
             raise SettingError("output", f"names one file, but {len(inputs)} inputs were given; use --output-dir")
         return [(inputs[0], args.output)]
     folder = Path(args.output_dir)
     if not folder.is_dir():
-        raise SeisfuseError(f"{folder}: output folder does not exist")
+        raise file_error(folder, "output folder does not exist")
     return [(i, str(folder / Path(i).name)) for i in inputs]
 
 
@@ -121,12 +112,13 @@ def stream(fuser, args: argparse.Namespace, **predictor) -> int:
     """Run a fuser over the jobs of args; one line per file, exit code 1 if any failed."""
     from seisfuse.predict import PredictOptions, Predictor
 
+    tiling = Tiling(args.tile, args.overlap) if hasattr(args, "tile") else Tiling()
     options = PredictOptions(axis=args.axis, batch_size=args.batch_size, num_workers=args.num_workers,
                              force=args.force, skip_existing=args.skip_existing, header_bytes=header_bytes(args),
-                             **{k: getattr(args, k) for k in ("tile", "overlap", "precision", "block_mb") if hasattr(args, k)})
+                             tiling=tiling, **{k: getattr(args, k) for k in ("precision", "block_mb") if hasattr(args, k)})
     jobs = jobs_from(args)
     run = Predictor(fuser, options, progress=not args.quiet, verbose=args.verbose,
-                    on_file=lambda r: print(file_line(r), flush=True), **predictor)
+                    on_file=lambda r: print(file_line(r), flush=True), reads=getattr(args, "config", []), **predictor)
     results = run.run(jobs)
     failed = [r for r in results if r.status == "failed"]
     if run.ranks.is_zero:
@@ -162,7 +154,7 @@ def run_baseline(args: argparse.Namespace) -> int:
 
 
 def parse_params(items: list[str]) -> dict[str, float]:
-    """{key: number} from KEY=VALUE strings."""
+    """{key: number} from KEY=VALUE strings (whole numbers as int: sizes, lengths, windows)."""
     out: dict[str, float] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -172,6 +164,6 @@ def parse_params(items: list[str]) -> dict[str, float]:
             number = None
         if not sep or not key or number is None:
             raise SettingError("param", f"{item!r}: use KEY=NUMBER, e.g. sigma=1.5")
-        out[key] = int(number) if number.is_integer() and key in ("size", "diameter") else number
+        out[key] = int(number) if number.is_integer() else number
     return out
 

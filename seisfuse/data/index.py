@@ -9,14 +9,13 @@ belongs to the region it lies in.
 
 from __future__ import annotations
 
-import glob
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from seisfuse.errors import SeisfuseError, file_error
+from seisfuse.errors import file_error
+from seisfuse.files import expand_paths
 from seisfuse.segy import GridVolume
 
 AXIS_IDS = {"inline": 0, "crossline": 1}
@@ -31,22 +30,8 @@ def empty_index() -> np.ndarray:
 
 
 def expand_files(spec: str | list[str] | None, what: str) -> list[str]:
-    """Paths from a list of files and glob patterns, each pattern required to match something."""
-    if spec is None:
-        return []
-    items = [spec] if isinstance(spec, str) else list(spec)
-    out: list[str] = []
-    for item in items:
-        if any(c in item for c in "*?["):
-            hits = sorted(glob.glob(item))
-            if not hits:
-                raise SeisfuseError(f"{item}: data.{what} pattern matches no files")
-            out += hits
-        else:
-            if not Path(item).exists():
-                raise file_error(item, f"no such file (data.{what})")
-            out.append(item)
-    return out
+    """Paths of data.<what> from a list of files and glob patterns, each pattern required to match something."""
+    return expand_paths(spec, f"data.{what}", must_exist=True)
 
 
 def grid_positions(length: int, patch: int, stride: int) -> np.ndarray:
