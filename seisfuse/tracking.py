@@ -8,6 +8,7 @@ folder, so a requeued or resumed job continues the same W&B run.
 
 from __future__ import annotations
 
+import csv
 import os
 import secrets
 import string
@@ -17,11 +18,14 @@ from typing import Any
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger as _LightningCSV
 from lightning.pytorch.loggers import WandbLogger as _LightningWandb
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from seisfuse.ranks import is_global_zero
 
 RUN_DIR_ENV = "SEISFUSE_RUN_DIR"
 RUN_ID_FILE = "wandb_run_id"
+CONFIG_FILE = "config.yaml"  # what LightningCLI's SaveConfigCallback writes into the run folder
 
 
 def run_dir() -> Path:
@@ -86,8 +90,27 @@ class WandbLogger(_LightningWandb):
         )
 
 
+class _AppendingWriter(ExperimentWriter):
+    """Lightning's CSV writer, which keeps the rows a resumed run already logged (Lightning's deletes the file)."""
+
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as fh:
+                self.metrics_keys = next(csv.reader(fh), [])
+
+
 class CSVLogger(_LightningCSV):
-    """Lightning's CSVLogger writing metrics.csv into the run folder (for users without W&B)."""
+    """Lightning's CSVLogger writing metrics.csv into the run folder (for users without W&B); a resumed run appends
+    to the history instead of replacing it."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        """The CSV writer (created on first use, keeping earlier rows)."""
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _AppendingWriter(log_dir=self.log_dir)
+        return self._experiment
 
     def __init__(self, save_dir: str | None = None, name: str = "csv") -> None:
         """Configure the CSV log (keys under `trainer.logger.init_args`).
@@ -129,3 +152,37 @@ def log_model_artifact(weights: Path, name: str, metadata: dict[str, Any], run_f
     finally:
         run.finish()
     return name
+
+
+def run_folder_of(checkpoint: Path) -> Path | None:
+    """The training run folder of a checkpoint in RUN/checkpoints/, if any."""
+    checkpoint = checkpoint.resolve()
+    return checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else None
+
+
+def run_config(folder: Path | None) -> dict[str, Any]:
+    """The resolved config a run folder holds ({} without one)."""
+    import yaml
+
+    path = folder / CONFIG_FILE if folder is not None else None
+    return (yaml.safe_load(path.read_text()) or {}) if path is not None and path.exists() else {}
+
+
+def log_export(checkpoint: Path, weights: Path, model: Any, artifact: str | None = None,
+               always: bool = False) -> tuple[str, str] | None:
+    """Log an exported weights file as a W&B model artifact beside the checkpoint's training run, when that run used
+    W&B (or always); returns (artifact name, group), or None when nothing was logged (W&B disabled, no run)."""
+    folder = run_folder_of(checkpoint)
+    has_run = folder is not None and (folder / RUN_ID_FILE).exists()
+    if os.environ.get("WANDB_MODE", "").lower() == "disabled" or not (always or has_run):
+        return None
+    config = run_config(folder)
+    experiment = config.get("experiment") or (folder.parent.name if folder else "seisfuse")
+    logger = ((config.get("trainer") or {}).get("logger") or {})
+    project = logger.get("init_args", {}).get("project") if isinstance(logger, dict) else None
+    metadata = {"config": config, "metrics": model.meta.get("metrics", {}), "epoch": model.meta.get("epoch"),
+                "global_step": model.meta.get("global_step"), "seisfuse_version": model.meta.get("seisfuse_version"),
+                "net": model.net, "branches": model.branches.to_dict(), "source": checkpoint.name}
+    name = log_model_artifact(weights, artifact or f"model-{experiment}", metadata, run_folder=folder,
+                              project=project, group=experiment)
+    return name, experiment

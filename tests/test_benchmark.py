@@ -63,7 +63,7 @@ def test_benchmark_scores_a_perfect_fusion_as_perfect(tmp_path, monkeypatch):
     state = {"k": 0}
 
     def oracle(raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:  # returns the clean sections, in order
-        from seisfuse.normalize import fit_normalizer
+        from seisfuse.branches import fit_normalizer
 
         with open_volume(tmp_path / "work" / "real_white0.5.sgy") as noisy:
             norm = fit_normalizer(noisy, settings.clip_percentile)

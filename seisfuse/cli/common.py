@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from seisfuse.errors import SeisfuseError
+from seisfuse.errors import SeisfuseError, SettingError
 
 #: Overrides of a training config that non-training commands accept, LightningCLI's form: --data.key=value
 OVERRIDE = re.compile(r"^--(data|model)\.[A-Za-z_][\w.]*(=.*)?$")
@@ -37,21 +37,49 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
                         "(repeatable, later files override; --data.key=value overrides as for `seisfuse fit`)")
 
 
+#: The keys of a training config that the classical commands read (the rest of a config is the training's).
+BRANCH_KEYS = ("edges", "clip_percentile")
+
+
 def branch_settings(args: argparse.Namespace):
-    """The branch settings of --config files and overrides, or the defaults without them."""
+    """The branch settings (data.edges, data.clip_percentile) of --config files and --data.key=value overrides.
+
+    The YAML files are read safely and merged in order, as `seisfuse fit` does, without building the training
+    parser; an override of any other key is refused, since this command would ignore it.
+    """
+    import yaml
+
     from seisfuse.branches import BranchSettings
+    from seisfuse.errors import ConfigError
+    from seisfuse.settings import load_yaml_file, merge
 
-    if not args.config and not args.overrides:
-        return BranchSettings()
-    from seisfuse.train import branch_settings_from_config
-
-    return branch_settings_from_config(args.config, args.overrides)
+    data: dict = {}
+    for path in args.config:
+        loaded = load_yaml_file(str(path))
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: a config is a mapping of sections (data:, model:, ...)")
+        data = merge(data, (loaded or {}).get("data") or {})
+    for item in args.overrides:
+        key, _, value = item[2:].partition("=")
+        section, _, name = key.partition(".")
+        if section != "data" or name not in BRANCH_KEYS:
+            raise SettingError(key, f"this command reads only data.{' and data.'.join(BRANCH_KEYS)} of a config")
+        try:
+            data[name] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise SettingError(key, f"{value!r} is not valid YAML") from None
+    where = ", ".join(map(str, args.config)) or "overrides"
+    try:
+        return BranchSettings(edges=list(data.get("edges", BranchSettings().edges)),
+                              clip_percentile=data.get("clip_percentile", BranchSettings().clip_percentile))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: data.{exc}") from None
 
 
 def parse_section(volume, spec: str | None):
     """A View from 'inline:K' / 'crossline:K' (line numbers) or 'time:T' (ms); default: the middle inline."""
     from seisfuse.errors import file_error
-    from seisfuse.viz import View
+    from seisfuse.views import View
 
     if spec is None:
         k = volume.n_sections("inline") // 2

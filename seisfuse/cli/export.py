@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 
@@ -25,11 +24,6 @@ def add(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _run_folder(checkpoint: Path) -> Path | None:
-    """The training run folder of a checkpoint in RUN/checkpoints/, if any."""
-    return checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else None
-
-
 def run(args: argparse.Namespace) -> int:
     from seisfuse.files import check_output
     from seisfuse.weights import export
@@ -39,22 +33,11 @@ def run(args: argparse.Namespace) -> int:
     model = export(ckpt, args.output)
     size = Path(args.output).stat().st_size
     print(f"wrote {args.output}: {model.name} weights, {size / 1e6:.2f} MB, edges {model.branches.pipeline.describe()}")
-    folder = _run_folder(ckpt.resolve())
-    has_run = folder is not None and (folder / "wandb_run_id").exists()
-    if args.no_wandb or os.environ.get("WANDB_MODE", "").lower() == "disabled" or not (args.wandb or has_run):
+    if args.no_wandb:
         return 0
-    import yaml
+    from seisfuse.tracking import log_export
 
-    from seisfuse.tracking import log_model_artifact
-
-    config = yaml.safe_load((folder / "config.yaml").read_text()) if folder and (folder / "config.yaml").exists() else {}
-    experiment = (config or {}).get("experiment") or (folder.parent.name if folder else "seisfuse")
-    project = (((config or {}).get("trainer") or {}).get("logger") or {})
-    project = project.get("init_args", {}).get("project") if isinstance(project, dict) else None
-    metadata = {"config": config or {}, "metrics": model.meta.get("metrics", {}), "epoch": model.meta.get("epoch"),
-                "global_step": model.meta.get("global_step"), "seisfuse_version": model.meta.get("seisfuse_version"),
-                "net": model.net, "branches": model.branches.to_dict(), "source": ckpt.name}
-    name = log_model_artifact(Path(args.output), args.artifact or f"model-{experiment}", metadata, run_folder=folder,
-                              project=project, group=experiment)
-    print(f"logged W&B model artifact {name} (job type export, group {experiment})")
+    logged = log_export(ckpt, Path(args.output), model, artifact=args.artifact, always=args.wandb)
+    if logged:
+        print(f"logged W&B model artifact {logged[0]} (job type export, group {logged[1]})")
     return 0
