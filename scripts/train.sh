@@ -52,17 +52,20 @@ PY
   fi
 fi
 
+# the script's exit status is seisfuse fit's own (0 done; 1 bad input; 2 config mistake; 143 SIGTERM, checkpoint saved)
+status=0
 if [ -n "${SLURM_JOB_ID:-}" ] && [ -n "${SLURM_NTASKS:-}" ]; then
   echo "seisfuse: SLURM job $SLURM_JOB_ID: ${SLURM_NNODES:-1} node(s) x ${SLURM_NTASKS_PER_NODE:-1} task(s), restart ${SLURM_RESTART_COUNT:-0}" >&2
-  srun --kill-on-bad-exit=1 seisfuse fit --config "$CONFIG" --trainer.num_nodes="${SLURM_NNODES:-1}" "$@"
+  srun --kill-on-bad-exit=1 seisfuse fit --config "$CONFIG" --trainer.num_nodes="${SLURM_NNODES:-1}" "$@" || status=$?
   RUN_GLOB="runs/*/$SLURM_JOB_ID"
 else
-  seisfuse fit --config "$CONFIG" "$@"
+  seisfuse fit --config "$CONFIG" "$@" || status=$?
   RUN_GLOB="$(ls -td runs/*/* 2>/dev/null | head -n 1)"
 fi
 
 if [ "${WANDB_MODE:-}" = "offline" ]; then
   for run in $RUN_GLOB/wandb/offline-run-*; do
-    [ -d "$run" ] && echo "seisfuse: W&B run kept offline; upload it with:  wandb sync $run" >&2
+    if [ -d "$run" ]; then echo "seisfuse: W&B run kept offline; upload it with:  wandb sync $run" >&2; fi
   done
 fi
+exit "$status"

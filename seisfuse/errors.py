@@ -51,8 +51,10 @@ def config_error_line(message: str) -> str:
     return lines[0] if lines else message
 
 
-def describe_failure(exc: BaseException, path: str | os.PathLike) -> tuple[str, str | None, int]:
-    """(one-line message, setting name or None, exit code) for any failure while processing the file at path."""
+def describe_failure(exc: BaseException, path: str | os.PathLike,
+                     output: str | os.PathLike | None = None) -> tuple[str, str | None, int]:
+    """(one-line message, setting name or None, exit code) for any failure while processing the file at path into
+    output (a full disk is the output's problem, whichever file the error names)."""
     import errno
 
     if isinstance(exc, SettingError):
@@ -62,7 +64,7 @@ def describe_failure(exc: BaseException, path: str | os.PathLike) -> tuple[str, 
     if isinstance(exc, OSError):
         where = exc.filename or path
         if exc.errno == errno.ENOSPC:
-            return f"{where}: no space left on device; nothing was left under the output's name", None, 1
+            return f"{output or where}: no space left on device; nothing was left under its name", None, 1
         return f"{where}: {exc.strerror or exc}", None, 1
     if isinstance(exc, MemoryError):
         return f"{path}: out of memory; try a smaller --batch-size or --tile", None, 1

@@ -87,6 +87,15 @@ def _owner_alive(part: Path) -> bool:
     return True
 
 
+def final_name(path: str | os.PathLike) -> Path:
+    """The output a temporary part is for (.OUT.host~pid~xyz.part -> OUT); any other path as it is."""
+    p = Path(path)
+    name = p.name
+    if not (name.startswith(".") and name.endswith(".part") and name.count("~") >= 2):
+        return p
+    return p.with_name(name[1:-len(".part")].rsplit("~", 2)[0].rsplit(".", 1)[0])
+
+
 def temp_path_for(out: str | os.PathLike, folder: bool = False) -> Path:
     """A new, unique temporary file (or folder) beside out, named for its owner (host and process id)."""
     out_path = Path(out)

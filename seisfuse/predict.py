@@ -81,7 +81,7 @@ class FileResult:
 
 def failed(input_path: Path, output: Path, exc: BaseException) -> FileResult:
     """The result of a file that failed with exc, in one line that names the file."""
-    message, setting, code = describe_failure(exc, input_path)
+    message, setting, code = describe_failure(exc, input_path, output)
     return FileResult(input_path, output, "failed", error=message, setting=setting, exit_code=code)
 
 

@@ -123,7 +123,17 @@ class CSVLogger(_LightningCSV):
 
 
 class SaveConfigToRun(SaveConfigCallback):
-    """Save the resolved config in the run folder and push it to the W&B run config (rank zero)."""
+    """Save the resolved config as RUN/config.yaml (whatever the logger) and push it to the W&B run config."""
+
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        if self.already_saved:
+            return
+        if trainer.is_global_zero:
+            path = Path(trainer.default_root_dir) / CONFIG_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.parser.save(self.config, str(path), skip_none=False, overwrite=True, multifile=self.multifile)
+        self.already_saved = True
+        self.save_config(trainer, pl_module, stage)
 
     def save_config(self, trainer: Any, pl_module: Any, stage: str) -> None:
         if isinstance(trainer.logger, _LightningWandb) and trainer.is_global_zero:

@@ -7,7 +7,8 @@ Configs are YAML (`--config`, repeatable: later files override earlier ones) wit
   `runs/<experiment>/<SLURM job id or timestamp>` (set `trainer.default_root_dir` to choose).
 * `data.edges` and `data.clip_percentile` (as `model.branches`) and `data.patch_size` are
   linked into the model, so the checkpoint carries what inference needs.
-* `panels` configures the validation panels callback (`seisfuse.callbacks.ValidationPanels`).
+* `panels` configures the validation panels callback (`seisfuse.callbacks.ValidationPanels`), `benchmark` the
+  end-of-run benchmark against the truth (`seisfuse.callbacks.EndOfRunBenchmark`).
 * Resuming: `--ckpt_path RUN/checkpoints/last.ckpt` continues in that run folder (and the
   same W&B run); under SLURM a requeued job resumes from Lightning's HPC checkpoint.
 """
@@ -24,12 +25,15 @@ from typing import Any
 
 from jsonargparse import ArgumentError, Namespace
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from seisfuse.branches import BranchSettings
-from seisfuse.callbacks import RunSummary, ValidationPanels
+from seisfuse.callbacks import EndOfRunBenchmark, RunSummary, SaveOnTerminate, ValidationPanels
+from seisfuse.checkpoints import AtomicCheckpointIO, check_resumable
 from seisfuse.data import SeismicDataModule
-from seisfuse.errors import ConfigError, config_error_line
+from seisfuse.errors import EXIT_TERMINATED, ConfigError, SettingError, config_error_line
 from seisfuse.module import FusionModule
+from seisfuse.settings import MAX_CONFIG_BYTES, check_yaml_text
 from seisfuse.tracking import RUN_DIR_ENV, SaveConfigToRun
 
 
@@ -71,10 +75,12 @@ class SeisfuseCLI(LightningCLI):
         parser.link_arguments(("data.edges", "data.clip_percentile"), "model.branches", compute_fn=_branches)
         parser.link_arguments("data.patch_size", "model.patch_size")
         parser.add_lightning_class_args(ValidationPanels, "panels")
+        parser.add_lightning_class_args(EndOfRunBenchmark, "benchmark")
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         trainer = super().instantiate_trainer(**kwargs)
-        trainer.callbacks.append(RunSummary())
+        trainer.callbacks += [RunSummary(), SaveOnTerminate()]
+        trainer.strategy.checkpoint_io = AtomicCheckpointIO()  # a kill while saving leaves no truncated checkpoint
         return trainer
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
@@ -87,6 +93,8 @@ class SeisfuseCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
+        _check_settings(cfg)
+        _resolve_init_weights(cfg)
         trainer = cfg.trainer
         root = trainer.default_root_dir or default_run_dir(cfg.experiment, cfg.get("ckpt_path"), self.subcommand or "fit")
         trainer.default_root_dir = root
@@ -110,10 +118,91 @@ class SeisfuseCLI(LightningCLI):
                 args.dirpath = str(Path(root) / "checkpoints")
 
 
+def _checked_ckpt_path(args: list[str]) -> list[str]:
+    """args with --ckpt_path read weights-only by seisfuse before LightningCLI reads its hyperparameters (at the
+    lowest supported torch, LightningCLI's own read would unpickle code); a truncated or unreadable file is
+    replaced by the newest intact checkpoint of its run folder, with a note."""
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg == "--ckpt_path" and i + 1 < len(out):
+            key, value = i + 1, out[i + 1]
+        elif arg.startswith("--ckpt_path="):
+            key, value = i, arg.split("=", 1)[1]
+        else:
+            continue
+        if value and value not in ("last", "best", "hpc", "null", "None"):
+            resolved = str(check_resumable(value))
+            out[key] = resolved if key != i else f"--ckpt_path={resolved}"
+    return out
+
+
+def _check_settings(cfg: Namespace) -> None:
+    """Settings that the classes would only reject later, in another library's words."""
+    trainer = cfg.trainer
+    if str(trainer.accelerator) in ("gpu", "cuda") and not _cuda_available():
+        raise SettingError("trainer.accelerator", f"{trainer.accelerator}: this machine has no GPU; use "
+                           "--trainer.accelerator=cpu --trainer.precision=32 (or configs/demo.yaml)")
+    for key in ("max_epochs", "max_steps"):
+        value = trainer.get(key)
+        if value is not None and value < -1:
+            raise SettingError(f"trainer.{key}", f"must be >= -1 (-1: no limit), got {value}")
+    optimizer = cfg.model.get("optimizer")
+    lr = _init_args(optimizer).get("lr") if _init_args(optimizer) is not None else None
+    if lr is not None and not lr > 0:
+        raise SettingError("model.optimizer.init_args.lr", f"must be > 0, got {lr}")
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def check_config_files(args: list[str]) -> None:
+    """Every --config file of a command line: readable, not too big, no alias bomb (checked before parsing)."""
+    for i, arg in enumerate(args):
+        path = args[i + 1] if arg == "--config" and i + 1 < len(args) else arg[len("--config="):] \
+            if arg.startswith("--config=") else None
+        if path and Path(path).is_file():
+            check_yaml_text(_read_text(path), path)
+
+
+def _read_text(path: str) -> str:
+    """A config file's text, refused over MAX_CONFIG_BYTES."""
+    size = Path(path).stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {size:,} bytes is too big for a config (limit {MAX_CONFIG_BYTES:,})")
+    return Path(path).read_text(errors="replace")
+
+
+def _resolve_init_weights(cfg: Namespace) -> None:
+    """A fine-tune takes its architecture from model.init_weights (checked against the data's edge branch); a resumed
+    run (--ckpt_path) holds its weights already, so it reads no init file."""
+    model = cfg.model
+    if not model.init_weights:
+        return
+    if cfg.get("ckpt_path"):
+        model.init_weights = None
+        return
+    from seisfuse.weights import load_model_file
+
+    start = load_model_file(None if model.init_weights == "pretrained" else model.init_weights)
+    settings = BranchSettings(edges=list(cfg.data.edges), clip_percentile=cfg.data.clip_percentile)
+    if start.branches != settings:
+        raise ConfigError(f"config: model.init_weights: {start.name} was trained with edges "
+                          f"{start.branches.pipeline.describe()} and clip percentile {start.branches.clip_percentile:g}; "
+                          "set data.edges and data.clip_percentile to those")
+    model.net = dict(start.net)
+
+
 def run_lightning_cli(args: list[str], debug: bool = False) -> int:
     """Run a LightningCLI subcommand; returns the exit code."""
     # from the console script, let LightningCLI read sys.argv itself (DDP re-launches ranks with sys.argv)
     from_console = list(sys.argv[1:]) == list(args)
+    check_config_files(args)
+    args = _checked_ckpt_path(args)
+    if from_console:  # DDP launches its other ranks with sys.argv: they resume from the same checkpoint
+        sys.argv[1:] = args
     try:
         SeisfuseCLI(
             FusionModule,
@@ -126,40 +215,12 @@ def run_lightning_cli(args: list[str], debug: bool = False) -> int:
         )
     except ArgumentError as exc:
         raise ConfigError(f"config: {config_error_line(str(exc))}") from None
+    except SIGTERMException:  # SaveOnTerminate has saved (and noted) the checkpoint a requeued job resumes from
+        print("seisfuse: error: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     finally:
         _finish_wandb()
     return 0
-
-
-class _ConfigReader(SeisfuseCLI):
-    """The fit command's parser (configs, overrides, links), parsing only: no run folder, no classes built."""
-
-    def _set_seed(self) -> None:  # reading a config must not reseed the caller's process
-        pass
-
-    def before_instantiate_classes(self) -> None:
-        pass
-
-    def instantiate_classes(self) -> None:
-        pass
-
-
-def branch_settings_from_config(configs: list[str], overrides: list[str] = ()) -> BranchSettings:
-    """The branch settings (data.edges, data.clip_percentile) of training configs plus --data.key=value overrides."""
-    # data.train_files is required by fit, not here: a config holding only data.edges is fine
-    args = ["--data.train_files=[]"] + [a for c in configs for a in ("--config", str(c))] + list(overrides)
-    where = ", ".join(map(str, configs)) or "config"
-    try:
-        reader = _ConfigReader(FusionModule, SeismicDataModule, run=False, args=args, save_config_callback=None,
-                               parser_kwargs={"parser_mode": "yaml", "exit_on_error": False},
-                               auto_configure_optimizers=False)
-    except ArgumentError as exc:
-        raise ConfigError(f"{where}: {config_error_line(str(exc))}") from None
-    data = reader.config.data
-    try:
-        return BranchSettings(edges=list(data.edges), clip_percentile=data.clip_percentile)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: data.{exc}") from None
 
 
 @contextlib.contextmanager

@@ -140,3 +140,14 @@ def trained(tmp_path_factory) -> Path:
         os.environ.pop("SEISFUSE_RUN_DIR", None)
     assert code == 0
     return folder / "run" / "checkpoints" / "last.ckpt"
+
+
+def slurm_job_id() -> str:
+    """A random SLURM job id: Lightning derives its rendezvous port from it, so runs side by side must not share one."""
+    import random
+
+    return str(random.SystemRandom().randint(100_000, 9_999_999))
+
+
+#: Subprocess time limit of multi-process tests: generous, so a busy 2-core machine does not fail them.
+SLOW_LIMIT_S = 1200

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import synth_segy
+from conftest import SLOW_LIMIT_S, slurm_job_id, synth_segy
 from wandb_records import offline_runs, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,14 +115,14 @@ def test_resume_continues_step_count_and_run(run_cli, survey, workdir):
 
 
 def test_wandb_offline_run_records_config_metrics_and_images(run_cli, survey, workdir):
-    code, _, err = run_cli(*fit_args(survey, "--experiment=wb", "--model.lr=0.0005"))
+    code, _, err = run_cli(*fit_args(survey, "--experiment=wb", "--model.optimizer.init_args.lr=0.0005"))
     assert code == 0, err
     run_dir = the_run()
     (folder,) = offline_runs(run_dir / "wandb")
     rec = read_run(folder)
     assert rec.run_id == (run_dir / "wandb_run_id").read_text().strip()
     assert rec.group == "wb" and "cluster" in rec.tags
-    assert rec.config["model"]["lr"] == 0.0005 and rec.config["experiment"] == "wb"
+    assert rec.config["model"]["optimizer"]["init_args"]["lr"] == 0.0005 and rec.config["experiment"] == "wb"
     assert rec.config["data"]["patch_size"] == 40 and rec.config["model"]["net"]["base_channels"] == 4
     assert rec.config["data_info"]["train_patches"] > 0
     losses = rec.values("train/loss")
@@ -176,7 +176,7 @@ def test_ddp_two_processes_on_cpu(survey, workdir):
     cmd = [str(seisfuse), *fit_args(survey, "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.logger=false",
                                     "--trainer.limit_train_batches=3", "--experiment=ddp")]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=SLOW_LIMIT_S, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "MEMBER: 2/2" in res.stderr + res.stdout
     run = the_run()
@@ -195,29 +195,30 @@ def test_train_sh_locally_and_under_slurm_with_requeue(survey, workdir):
     script = ROOT / "scripts" / "train.sh"
     overrides = ["--config", str(TINY), f"--data.train_files=[{survey}]", "--experiment=sh"]
     local = subprocess.run(["bash", str(script), str(DEFAULT), *overrides], capture_output=True, text=True,
-                           cwd=workdir, env=_script_env(workdir), timeout=300)
+                           cwd=workdir, env=_script_env(workdir), timeout=SLOW_LIMIT_S)
     assert local.returncode == 0, local.stderr[-2000:]
     assert "wandb sync runs/sh/" in local.stderr
     # sbatch's environment, with an srun that just runs the task: the job id names the run and the W&B run
     (workdir / "bin").mkdir()
     (workdir / "bin" / "srun").write_text('#!/bin/bash\nwhile [[ "$1" == --* ]]; do shift; done\nexec "$@"\n')
     (workdir / "bin" / "srun").chmod(0o755)
-    slurm = {"SLURM_JOB_ID": "4242", "SLURM_NTASKS": "1", "SLURM_NNODES": "1", "SLURM_NTASKS_PER_NODE": "1",
+    job = slurm_job_id()
+    slurm = {"SLURM_JOB_ID": job, "SLURM_NTASKS": "1", "SLURM_NNODES": "1", "SLURM_NTASKS_PER_NODE": "1",
              "SLURM_SUBMIT_DIR": str(workdir), "SLURM_JOB_NAME": "seisfuse", "SLURM_PROCID": "0",
              "SLURM_LOCALID": "0", "SLURM_NODEID": "0"}
     first = subprocess.run(["bash", str(script), str(DEFAULT), *overrides], capture_output=True, text=True,
-                           cwd=workdir, env=_script_env(workdir, **slurm), timeout=300)
+                           cwd=workdir, env=_script_env(workdir, **slurm), timeout=SLOW_LIMIT_S)
     assert first.returncode == 0, first.stderr[-2000:]
-    run = workdir / "runs" / "sh" / "4242"
-    assert (run / "wandb_run_id").read_text().strip() == "slurm-4242"
+    run = workdir / "runs" / "sh" / job
+    assert (run / "wandb_run_id").read_text().strip() == f"slurm-{job}"
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
     # a requeued job finds Lightning's HPC checkpoint in the same run folder and continues from it
     (run / "checkpoints" / "last.ckpt").replace(run / "hpc_ckpt_1.ckpt")
     again = subprocess.run(["bash", str(script), str(DEFAULT), *overrides, "--trainer.max_epochs=2"],
-                           capture_output=True, text=True, cwd=workdir, env=_script_env(workdir, **slurm), timeout=300)
+                           capture_output=True, text=True, cwd=workdir, env=_script_env(workdir, **slurm), timeout=SLOW_LIMIT_S)
     assert again.returncode == 0, again.stderr[-2000:]
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
-    assert {read_run(r).run_id for r in offline_runs(run / "wandb")} == {"slurm-4242"}
+    assert {read_run(r).run_id for r in offline_runs(run / "wandb")} == {f"slurm-{job}"}
 
 
 def test_train_sh_usage(workdir):
@@ -251,13 +252,14 @@ def test_sweep_trials_in_one_job_get_their_own_folders(monkeypatch):
     from seisfuse.train import default_run_dir
 
     monkeypatch.delenv("SEISFUSE_RUN_DIR", raising=False)
-    monkeypatch.setenv("SLURM_JOB_ID", "555")
+    job = slurm_job_id()
+    monkeypatch.setenv("SLURM_JOB_ID", job)
     monkeypatch.setenv("WANDB_SWEEP_ID", "sw1")
     folders = set()
     for trial in ("t1", "t2"):
         monkeypatch.setenv("WANDB_RUN_ID", trial)
         folders.add(default_run_dir("sweep", None))
-    assert folders == {"runs/sweep/555-t1", "runs/sweep/555-t2"}
+    assert folders == {f"runs/sweep/{job}-t1", f"runs/sweep/{job}-t2"}
     assert default_run_dir("x", "runs/x/555-t1/checkpoints/last.ckpt", "validate").startswith("runs/x/validate-")
 
 
@@ -290,7 +292,7 @@ def test_export_writes_weights_only_and_logs_a_model_artifact(run_cli, survey, w
     (artifact,) = [a for r in export_runs for a in r.artifacts]
     assert artifact["name"] == "model-exp" and artifact["type"] == "model" and artifact["files"] == ["model.pt"]
     assert artifact["metadata"]["config"]["experiment"] == "exp"
-    assert any(k.startswith("val/loss") for k in artifact["metadata"]["metrics"])
+    assert any(k.startswith("val/score") for k in artifact["metadata"]["metrics"])
     # predict --ckpt takes the exported file and a folder holding it (as `wandb artifact get` downloads)
     folder = workdir / "artifact"
     folder.mkdir()
@@ -336,14 +338,24 @@ def test_fine_tune_starts_from_given_weights_and_refuses_other_edges(run_cli, su
     weights = workdir / "start.pt"
     export(trained, weights)
     start = load_model_file(weights)
-    module = FusionModule(init_weights=str(weights), branches=start.branches.to_dict(), patch_size=40,
-                          net={"base_channels": 99})  # the file's architecture wins
-    assert module.net.config.base_channels == start.net["base_channels"]
-    for k, v in start.state_dict.items():
+    import lightning.pytorch as pl
+
+    from seisfuse.data import SeismicDataModule
+
+    module = FusionModule(init_weights=str(weights), branches=start.branches.to_dict(), patch_size=40, net=start.net)
+    assert not all(torch.equal(module.net.state_dict()[k], v) for k, v in start.state_dict.items()), \
+        "the constructor reads no weights file"
+    data = SeismicDataModule(synthetic={"patches_per_epoch": 2, "val_patches": 2}, patch_size=40, batch_size=2,
+                             num_workers=0)
+    pl.Trainer(max_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False, accelerator="cpu").fit(module, datamodule=data)
+    for k, v in start.state_dict.items():  # loaded when fit starts (configure_model)
         assert torch.equal(module.net.state_dict()[k], v), k
     code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", f"--model.init_weights={weights}",
                                      "--data.edges=[{op: gaussian, sigma: 2.0}]"))
     assert code == 2 and "model.init_weights" in err and "set data.edges" in err
     code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", f"--model.init_weights={weights}",
-                                     "--experiment=ft"))
+                                     "--experiment=ft", "--model.net.base_channels=99"))
     assert code == 0, err
+    ckpt = torch.load(the_run() / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert ckpt["hyper_parameters"]["net"]["base_channels"] == start.net["base_channels"], "the file's architecture wins"

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 
-from seisfuse.cli import benchmark, compare, evaluate, export, info, predict, preview, synth
+from seisfuse.cli import benchmark, compare, evaluate, export, info, predict, preview, runs, synth
 from seisfuse.cli.common import OVERRIDE, flag
-from seisfuse.errors import SeisfuseError, SettingError
+from seisfuse.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, SeisfuseError, SettingError, Terminated
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
 
@@ -26,10 +28,11 @@ commands:
   compare    the same section of several volumes side by side, one colour scale
   fit        train a fusion network from a YAML config (also: validate, test)
   predict    fuse SEG-Y files with a trained model (the shipped pretrained one by default)
-  baseline   a classical fusion (average, laplacian, wavelet) or filter (gaussian, median, bilateral)
+  baseline   a classical fusion rule or denoiser (gaussian, median, bilateral, fxdecon, bm3d, bm3d-psd)
   evaluate   fusion metrics of fused volumes against their input
   benchmark  the semi-real protocol: real files + seeded noise, scored against the originals
   export     a weights-only model file from a checkpoint (logged to W&B as an artifact)
+  runs       compare training runs: the config keys that differ, scores against the truth
 
 Run `seisfuse COMMAND --help` for the options of a command.
 """
@@ -37,7 +40,7 @@ Run `seisfuse COMMAND --help` for the options of a command.
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "synth": synth.add, "info": info.add, "preview": preview.add, "predict": predict.add,
     "baseline": predict.add_baseline, "evaluate": evaluate.add, "export": export.add,
-    "compare": compare.add, "benchmark": benchmark.add}
+    "compare": compare.add, "benchmark": benchmark.add, "runs": runs.add}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +100,34 @@ def _notes_on_stderr() -> Iterator[None]:
         log.propagate, log.level = saved
 
 
+@contextlib.contextmanager
+def _terminate_like_interrupt() -> Iterator[None]:
+    """SIGTERM (SLURM cancel, time limit) unwinds as Ctrl-C does, so unfinished outputs are removed."""
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _quiet_lightning() -> None:
+    """Lightning's start-up banners, tips and performance hints only with --verbose (warnings and errors stay)."""
+    from lightning.fabric.utilities.warnings import PossibleUserWarning
+
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning_fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=PossibleUserWarning)
+    warnings.filterwarnings("ignore", message=r".*(log_every_n_steps|does not have many workers|exists and is not "
+                                              r"empty|litlogger|LitLogger).*")
+
+
 def _fail(message: str, code: int = 1) -> int:
     """Print a one-line error to stderr and return the exit code."""
     print(f"seisfuse: error: {message}", file=sys.stderr)
@@ -120,8 +151,10 @@ def _run(argv: list[str]) -> int:
         if argv and argv[0] in LIGHTNING_COMMANDS:
             from seisfuse.train import run_lightning_cli
 
+            if "--verbose" not in argv:
+                _quiet_lightning()
             try:
-                return run_lightning_cli([a for a in argv if a != "--debug"], debug=debug)
+                return run_lightning_cli([a for a in argv if a not in ("--debug", "--verbose")], debug=debug)
             except SystemExit as exc:  # jsonargparse reports config errors by exiting (code 2) or --help (0)
                 return exc.code if isinstance(exc.code, int) else 2
         parser = build_parser()
@@ -129,7 +162,8 @@ def _run(argv: list[str]) -> int:
         if not args.command:
             parser.print_help()
             return 2
-        return int(args.func(args) or 0)
+        with _terminate_like_interrupt():
+            return int(args.func(args) or 0)
     except SettingError as exc:
         if debug:
             raise
@@ -144,7 +178,19 @@ def _run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         if debug:
             raise
-        return _fail("interrupted; no output was left under its final name", 130)
+        return _fail("interrupted; no output was left under its final name", EXIT_INTERRUPTED)
+    except Terminated:
+        return _fail("terminated (SIGTERM); unfinished outputs were removed, none was left under its final name",
+                     EXIT_TERMINATED)
+    except OSError as exc:
+        if debug:
+            raise
+        from seisfuse.files import final_name
+
+        where = final_name(exc.filename2 or exc.filename) if (exc.filename2 or exc.filename) else "output"
+        if exc.errno == errno.ENOSPC:
+            return _fail(f"{where}: no space left on device; nothing was left under its name")
+        return _fail(f"{where}: {exc.strerror or exc}")
     except MemoryError:
         if debug:
             raise

@@ -102,5 +102,5 @@ def parse_section(volume, spec: str | None):
 
 
 def flag(name: str) -> str:
-    """The command-line flag of a library argument name."""
-    return "--" + name.replace("_", "-")
+    """The command-line flag of a library argument name (config keys such as data.batch_size keep their form)."""
+    return "--" + (name if "." in name else name.replace("_", "-"))

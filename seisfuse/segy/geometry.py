@@ -195,6 +195,15 @@ def _could_be_grid(f: segyio.SegyFile, hb: HeaderBytes, sample: np.ndarray | Non
     return len(np.unique(pairs)) == len(pairs) and len(np.unique(pairs)) > 1
 
 
+def _standard_words(f: segyio.SegyFile, sample: np.ndarray | None) -> str:
+    """What is wrong with the standard inline/crossline words (189/193), in words."""
+    hb = PRESETS["standard"]
+    il, xl = _keys(f, hb.iline, sample), _keys(f, hb.xline, sample)
+    if not np.any(il) and not np.any(xl):
+        return f"inline/crossline at bytes {hb.iline}/{hb.xline} hold no values"
+    return f"inline/crossline at bytes {hb.iline}/{hb.xline} repeat or do not form a grid"
+
+
 def gather_geometry(keys: np.ndarray, header_bytes: HeaderBytes, contiguous: bool = False) -> Geometry | None:
     """One section per distinct key value, traces in file order; None if contiguous and the values do not come
     in runs (each value's traces together), or if there are fewer than two sections."""
@@ -239,11 +248,8 @@ def detect_geometry(f: segyio.SegyFile, path: Path, header_bytes: HeaderBytes | 
         geom = geometry_from_keys(_keys(f, preset.iline), _keys(f, preset.xline), preset)
         if geom is not None:
             if name != "standard":
-                standard = PRESETS["standard"]
-                said = "hold no values" if not np.any(_keys(f, standard.iline, sample if sample is not None else None))\
-                    else "repeat or do not form a grid"
-                log.warning("%s: inline/crossline at bytes %d/%d %s; using %s (%s); set --iline-byte/--xline-byte "
-                            "if that is wrong", path, standard.iline, standard.xline, said, preset.describe(),
+                log.warning("%s: %s; using %s (%s); set --iline-byte/--xline-byte if that is wrong", path,
+                            _standard_words(f, sample), preset.describe(),
                             "a 2D line" if geom.kind == "2d" else f"{len(geom.ilines)} x {len(geom.xlines)} positions")
             return geom
     offsets = _keys(f, OFFSET_BYTE, sample)
@@ -257,5 +263,6 @@ def detect_geometry(f: segyio.SegyFile, path: Path, header_bytes: HeaderBytes | 
         raise file_error(path, f"looks pre-stack (offsets at byte {OFFSET_BYTE} vary) but no usual gather key ("
                                + ", ".join(f"{b} {n}" for b, n in GATHER_KEYS.items())
                                + ") groups its traces; pass --section-key BYTE, or fusing would mix gathers")
-    log.warning("%s: no usable inline/crossline header words; treating the traces in file order as one line", path)
+    log.warning("%s: %s, and no other usual header words key a grid; treating the traces in file order as one line",
+                path, _standard_words(f, sample))
     return file_order_geometry(f.tracecount)
