@@ -1,4 +1,5 @@
-"""Training extras as Lightning callbacks: validation panels with a per-section table, and the W&B run summary.
+"""Training extras as Lightning callbacks: validation panels with a per-section table (and, on real sections, the
+reference-free checks: removed noise and its leakage), the W&B run summary, learning rates, a checkpoint on SIGTERM.
 
 The panels go to W&B as images and a table when the logger is W&B, else into the
 logger's folder as PNG files and `sections.csv` (the CSV logger's folder, or the run folder).
@@ -7,21 +8,25 @@ logger's folder as PNG files and `sections.csv` (the CSV logger's folder, or the
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
-import torch
+from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import WandbLogger
 
+from seisfuse.edges import MAGNITUDE
+from seisfuse.fusers import module_fuser
 from seisfuse.metrics import validation_metrics
+from seisfuse.qc import local_similarity
 from seisfuse.viz import DIFFERENCE, Extent, Panel, render, to_rgb
 
 #: W&B summary of each validation metric: what the best run looks like.
-SUMMARIES = {"val/loss": "min", "val/qabf": "max", "val/mi": "max", "val/en": "max", "val/ssim_raw": "max",
+SUMMARIES = {"val/score": "max", "val/loss": "min", "val/qabf": "max", "val/mi": "max", "val/en": "max", "val/ssim_raw": "max",
              "val/ssim_edge": "max", "val/ssim_clean": "max", "val/psnr_clean": "max"}
-TABLE_COLUMNS = ["section", "epoch", "qabf", "mi", "en", "ssim_raw", "ssim_edge"]
+TABLE_COLUMNS = ["section", "epoch", "qabf", "mi", "en", "ssim_raw", "ssim_edge", "leakage", "removed_energy"]
 
 
 class ValidationPanels(pl.Callback):
@@ -49,21 +54,30 @@ class ValidationPanels(pl.Callback):
         images, captions, rows = [], [], []
         was_training = pl_module.training
         pl_module.eval()
-        with torch.no_grad():
-            for name, raw, edge in dm.panels(self.sections):
-                r = torch.from_numpy(raw)[None, None].to(pl_module.device)
-                e = torch.from_numpy(edge)[None, None].to(pl_module.device)
-                fused = pl_module(r, e)[0, 0].float().cpu().numpy()
-                scores = validation_metrics(fused, raw, edge)
-                rows.append([name, trainer.current_epoch] + [round(v, 5) for v in scores.values()])
-                fig = render([Panel("raw", raw), Panel("edge", edge, edge_kind), Panel("fused", fused),
-                              Panel("fused - raw", fused - raw, DIFFERENCE)],
-                             Extent("trace", 0, raw.shape[1], "sample", 0, raw.shape[0]),
-                             f"{name} | epoch {trainer.current_epoch} | Qabf {scores['qabf']:.3f}",
-                             panel_width_in=3.0, height_in=3.5, dpi=80)
-                images.append(to_rgb(fig))
-                captions.append(name)
+        fuser = module_fuser(pl_module.net, pl_module.branch_settings)
+        leakages = []
+        for name, raw, edge in dm.panels(self.sections):
+            fused = fuser.fuse_pair(raw, edge)
+            scores = validation_metrics(fused, raw, edge)
+            panels = [Panel("raw", raw), Panel("edge", edge, edge_kind), Panel("fused", fused),
+                      Panel("removed (raw - fused)", raw - fused, DIFFERENCE)]
+            qc = {"leakage": float("nan"), "removed_energy": float("nan")}
+            if not name.startswith("synthetic"):  # a real section: the reference-free checks (qc.py)
+                similarity = local_similarity(raw - fused, fused - 0.5)
+                qc = {"leakage": float(similarity.mean()),
+                      "removed_energy": float(((raw - fused) ** 2).sum() / max(((raw - 0.5) ** 2).sum(), 1e-12))}
+                panels.append(Panel("leakage (local similarity)", similarity, MAGNITUDE))
+                leakages.append(qc["leakage"])
+            rows.append([name, trainer.current_epoch] + [round(v, 5) for v in (*scores.values(), *qc.values())])
+            fig = render(panels, Extent("trace", 0, raw.shape[1], "sample", 0, raw.shape[0]),
+                         f"{name} | epoch {trainer.current_epoch} | Qabf {scores['qabf']:.3f}"
+                         + (f" | leakage {qc['leakage']:.3f}" if np.isfinite(qc["leakage"]) else ""),
+                         panel_width_in=3.0, height_in=3.5, dpi=80)
+            images.append(to_rgb(fig))
+            captions.append(name)
         pl_module.train(was_training)
+        if leakages:
+            pl_module.log("val/leakage", float(np.mean(leakages)), rank_zero_only=True)
         if images:
             self._publish(trainer, images, captions, rows)
 
@@ -138,3 +152,113 @@ class PlainProgress(pl.Callback):
         if shown:
             print(f"epoch {trainer.current_epoch} " + " ".join(f"{k} {v:.4f}" for k, v in sorted(shown.items())),
                   flush=True)
+
+
+class LearningRates(LearningRateMonitor):
+    """Lightning's LearningRateMonitor (the rate of each optimizer group), quiet when the run has no logger."""
+
+    def on_train_start(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        self._silent = not trainer.loggers
+        if not self._silent:
+            super().on_train_start(trainer, *args, **kwargs)
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        if not getattr(self, "_silent", False):
+            super().on_train_batch_start(trainer, *args, **kwargs)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        if not getattr(self, "_silent", False):
+            super().on_train_epoch_start(trainer, *args, **kwargs)
+
+
+class SaveOnTerminate(pl.Callback):
+    """On SIGTERM (SLURM's scancel, a time limit), save an HPC checkpoint that the requeued job resumes from."""
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+        if isinstance(exception, SIGTERMException) and trainer.state.fn == "fit":
+            from seisfuse.checkpoints import hpc_checkpoint_path
+
+            path = hpc_checkpoint_path(trainer.default_root_dir)
+            trainer.save_checkpoint(path)
+            if trainer.is_global_zero:
+                logging.getLogger("seisfuse").warning("SIGTERM at epoch %d, step %d: saved %s; a requeued job "
+                                                      "resumes from it", trainer.current_epoch, trainer.global_step, path)
+
+
+class EndOfRunBenchmark(pl.Callback):
+    """After fit, score the best checkpoint against the truth and publish it with the run (keys under `benchmark:`).
+
+    Held-out synthetic surveys (clean volumes as references; `seisfuse.benchmark.HELD_OUT`) and the semi-real
+    protocol over real lines (seeded noise, the original line as reference), with the noisy input, every installed
+    classical denoiser (BM3D and f-x deconvolution included) and the oracles as rows. Written to RUN/benchmark.json;
+    on W&B also a Table (one row per case and row) and run-summary figures: the means and the number of cases the
+    model wins against each row (so W&B's runs table sorts experiments by them).
+    """
+
+    def __init__(self, enabled: bool = True, surveys: list[str] | None = None, sections: int = 8,
+                 real_files: list[str] | None = None, noise: list[str] | None = None, ratios: list[float] | None = None,
+                 classical: list[str] | None = None, oracle: bool = True) -> None:
+        """Configure the end-of-run benchmark (its budget for small runs: fewer surveys, sections and rows).
+
+        Args:
+            enabled: run it at the end of `fit`.
+            surveys: names of the held-out synthetic surveys (seisfuse.benchmark.HELD_OUT; default all).
+            sections: inlines scored per survey.
+            real_files: real lines (files or patterns) for the semi-real protocol; patterns that match nothing are
+                skipped with a note.
+            noise: noise kinds of the semi-real protocol (default white and band).
+            ratios: noise RMS / signal RMS of the semi-real protocol (default 0.5).
+            classical: classical denoisers scored as rows (default every installed one).
+            oracle: also the oracle rows (grids searched on the scored data, BM3D given the true noise).
+        """
+        super().__init__()
+        self.enabled, self.surveys, self.sections = enabled, surveys, sections
+        self.real_files, self.noise, self.ratios = real_files or [], noise or ["white", "band"], ratios or [0.5]
+        self.classical, self.oracle = classical, oracle
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.enabled or not trainer.is_global_zero:
+            return
+        import glob
+        import json
+        import tempfile
+
+        from seisfuse import benchmark
+        from seisfuse.files import atomic_output
+        from seisfuse.fusers import load_fuser
+
+        ckpt = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback is not None else ""
+        fuser = load_fuser(ckpt) if ckpt else module_fuser(pl_module.net.eval(), pl_module.branch_settings)
+        grids = benchmark.ORACLE_GRIDS if self.oracle else ()
+        surveys = {k: v for k, v in benchmark.HELD_OUT.items() if self.surveys is None or k in self.surveys}
+        real = sorted({p for pattern in self.real_files for p in glob.glob(pattern)})
+        missing = [p for p in self.real_files if not glob.glob(p)]
+        if missing:
+            logging.getLogger("seisfuse").warning("benchmark: no real lines at %s; semi-real cases skipped",
+                                                  ", ".join(missing))
+        with tempfile.TemporaryDirectory(prefix="seisfuse-run-benchmark-") as tmp:
+            cases = benchmark.held_out(fuser, tmp, surveys, sections=self.sections, oracle=grids,
+                                       true_noise=self.oracle, classical=self.classical)
+            if real:
+                cases += benchmark.semi_real(fuser, real, Path(tmp) / "real", kinds=tuple(self.noise),
+                                             ratios=self.ratios, oracle=grids, true_noise=self.oracle)
+        result = benchmark.as_dict(cases)
+        result["checkpoint"] = ckpt or "the trained weights in memory"
+        result["summary"] = benchmark.summary(cases)
+        with atomic_output(Path(trainer.default_root_dir) / "benchmark.json") as out:
+            out.write_text(json.dumps(result, indent=2, default=float))
+        self._publish(trainer, cases, result["summary"])
+
+    @staticmethod
+    def _publish(trainer: pl.Trainer, cases: list[Any], summary: dict[str, float]) -> None:
+        """A W&B Table of every case and row, and the summary figures in the run summary."""
+        logger = trainer.logger
+        if not isinstance(logger, WandbLogger):
+            return
+        columns = ["case", "noise", "ratio", "row", "SSIM", "PSNR", "SNR", "fault_contrast", "seconds"]
+        rows = [[c.file, c.noise, c.ratio, name, *(r.get(k, float("nan")) for k in columns[4:])]
+                for c in cases for name, r in c.rows.items()]
+        logger.log_table(key="benchmark/cases", columns=columns, data=rows)
+        logger.experiment.summary.update({f"benchmark/{k}": v for k, v in summary.items()})

@@ -12,7 +12,13 @@ references are noise-free: the clean section and the edge branch computed from i
 G = |d/dx F - d/dx clean| + |d/dy F - d/dy clean| keeps faults and horizons as sharp as
 in the clean section. W = 1 + w_fault * (fault mask dilated by 2 pixels) raises the
 weight of the L1 and gradient terms near faults when the batch carries a fault mask
-(synthetic data), and is 1 otherwise. The source weights a_s are fixed (`a_raw`, `a_edge`) or, with
+(synthetic data), and is 1 otherwise.
+
+With `reference: blindspot` (Noise2Void, Krull et al., CVPR 2019; `seisfuse.data.blindspot`) the
+items of real files carry a few hidden pixels, and their loss is
+w_blindspot * mean over hidden pixels of (F - noisy)^2; the items with clean references in the
+same batch (synthetic anchors) take the `clean` loss above, so the network adapts to a survey
+without drifting from what it knows. The source weights a_s are fixed (`a_raw`, `a_edge`) or, with
 `source_weights: adaptive`, proportional to each source's mean gradient magnitude per
 sample (saliency; detached). SSIM and MS-SSIM come from pytorch-msssim (Wang et al.
 2003/2004) with data_range 1; the MS-SSIM window is fitted to the patch size, since
@@ -33,6 +39,7 @@ from torch import Tensor, nn
 from seisfuse.settings import from_mapping
 
 MAX_WINDOW = 11
+REFERENCES = ("sources", "clean", "blindspot")
 MSSSIM_DOWNSAMPLE = 16  # pytorch-msssim's size rule: smaller side > (win - 1) * 16
 
 
@@ -56,18 +63,19 @@ class LossConfig:
     w_l1: float = 0.5
     w_grad: float = 0.0
     w_fault: float = 0.0  # extra weight of the L1 and gradient terms on (dilated) fault pixels
-    reference: str = "sources"  # sources | clean
+    reference: str = "sources"  # sources | clean | blindspot
+    w_blindspot: float = 20.0  # weight of the hidden-pixel MSE (reference: blindspot; MSE on [0, 1] is small)
     source_weights: str = "fixed"  # fixed | adaptive
     a_raw: float = 0.5
     a_edge: float = 0.5
     ssim_window: int = MAX_WINDOW
 
     def __post_init__(self) -> None:
-        if self.reference not in ("sources", "clean"):
-            raise ValueError(f"loss.reference must be 'sources' or 'clean', got {self.reference!r}")
+        if self.reference not in REFERENCES:
+            raise ValueError(f"loss.reference must be one of {', '.join(REFERENCES)}, got {self.reference!r}")
         if self.source_weights not in ("fixed", "adaptive"):
             raise ValueError(f"loss.source_weights must be 'fixed' or 'adaptive', got {self.source_weights!r}")
-        for name in ("w_ssim", "w_msssim", "w_l1", "w_grad", "w_fault", "a_raw", "a_edge"):
+        for name in ("w_ssim", "w_msssim", "w_l1", "w_grad", "w_fault", "w_blindspot", "a_raw", "a_edge"):
             if getattr(self, name) < 0:
                 raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         if self.ssim_window < 3 or self.ssim_window % 2 == 0:
@@ -107,6 +115,13 @@ class FusionLoss(nn.Module):
             raise ValueError(f"patch size {patch_size} is smaller than the SSIM window {cfg.ssim_window}")
         self.msssim_window = fit_msssim_window(patch_size) if cfg.w_msssim > 0 else None
 
+    def part_names(self) -> tuple[str, ...]:
+        """The loss parts every batch reports (logged per epoch): the total and each weighted term."""
+        cfg = self.config
+        terms = [name for name, w in (("ssim", cfg.w_ssim), ("msssim", cfg.w_msssim), ("l1", cfg.w_l1),
+                                      ("grad", cfg.w_grad)) if w > 0]
+        return ("loss", *terms, *(("blindspot",) if cfg.reference == "blindspot" else ()))
+
     def source_weights(self, raw: Tensor, edge: Tensor) -> tuple[Tensor, Tensor]:
         """Per-sample weights (B,) of raw and edge."""
         cfg = self.config
@@ -120,13 +135,39 @@ class FusionLoss(nn.Module):
         return g_raw / total, g_edge / total
 
     def forward(self, fused: Tensor, raw: Tensor, edge: Tensor, clean: Tensor | None = None,
-                clean_edge: Tensor | None = None, fault: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
-        """(total, components); with reference clean, clean and clean_edge are required."""
+                clean_edge: Tensor | None = None, fault: Tensor | None = None, target: Tensor | None = None,
+                mask: Tensor | None = None, has_clean: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """(total, components); with reference clean, clean and clean_edge are required; with blindspot, target and
+        mask (and has_clean for the items scored against clean references)."""
+        if self.config.reference != "blindspot":
+            return self._against(self.config.reference, fused, raw, edge, clean, clean_edge, fault)
+        if target is None or mask is None:
+            raise ValueError("loss.reference is blindspot, but the batch has no hidden pixels (set data.blindspot)")
+        with torch.autocast(device_type=fused.device.type, enabled=False):
+            f = fused.float()
+            n = f.shape[0]
+            keep = has_clean.bool() if has_clean is not None else torch.zeros(n, dtype=torch.bool, device=f.device)
+            total, parts = f.new_zeros(()), {}
+            if bool(keep.any()):
+                sub = [t[keep] if t is not None else None for t in (raw, edge, clean, clean_edge, fault)]
+                term, parts = self._against("clean", f[keep], *sub)
+                total = total + term * keep.float().mean()
+            hidden = mask.float() > 0.5
+            if bool(hidden.any()):
+                mse = ((f - target.float()) ** 2)[hidden].mean()
+                parts["blindspot"] = mse.detach()
+                total = total + self.config.w_blindspot * mse * (~keep).float().mean()
+            parts["loss"] = total.detach()
+        return total, parts
+
+    def _against(self, reference: str, fused: Tensor, raw: Tensor, edge: Tensor, clean: Tensor | None,
+                 clean_edge: Tensor | None, fault: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """The SSIM + MS-SSIM + L1 (+ gradient) loss against the sources or the clean references."""
         cfg = self.config
         device_type = fused.device.type
         with torch.autocast(device_type=device_type, enabled=False):
             f, r, e = fused.float(), raw.float(), edge.float()
-            if cfg.reference == "clean":
+            if reference == "clean":
                 if clean is None or clean_edge is None:
                     raise ValueError("loss.reference is clean, but the batch has no clean references "
                                      "(train on synthetic data, or use reference: sources)")
@@ -154,7 +195,7 @@ class FusionLoss(nn.Module):
                 parts["l1"] = term.detach()
                 total = total + cfg.w_l1 * term
             if cfg.w_grad > 0:
-                if cfg.reference == "clean":
+                if reference == "clean":
                     (fx, fy), (cx, cy) = sobel(f), sobel(refs[0])
                     g = (fx - cx).abs() + (fy - cy).abs()
                 else:

@@ -29,9 +29,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from seisfuse.branches import Branches, BranchSettings
+from seisfuse.branches import Branches, BranchSettings, fit_normalizer
+from seisfuse.data.blindspot import BlindSpot
 from seisfuse.data.cache import FileStats, cache_file_for, scan_file
-from seisfuse.data.datasets import PatchDataset, SurveyFile
+from seisfuse.data.datasets import BlindSpotPatches, PatchDataset, SurveyFile
 from seisfuse.data.index import (
     AXIS_IDS,
     Region,
@@ -48,10 +49,11 @@ from seisfuse.data.synthetic import (
     SyntheticData,
     SyntheticPatches,
     TrainingPatches,
+    ValidationPatches,
 )
 from seisfuse.edges import DEFAULT_PIPELINE
-from seisfuse.errors import SeisfuseError, file_error
-from seisfuse.normalize import DEFAULT_PERCENTILE, Normalizer, fit_normalizer
+from seisfuse.errors import SeisfuseError, SettingError, file_error
+from seisfuse.normalize import DEFAULT_PERCENTILE, Normalizer
 from seisfuse.segy import GridVolume, header_bytes_from, open_volume
 
 
@@ -81,6 +83,9 @@ class SeismicDataModule(pl.LightningDataModule):
         cache_dir: str | None = None,
         seed: int = 0,
         synthetic: SyntheticData | None = None,
+        score_patches: int = 64,
+        blindspot: BlindSpot | None = None,
+        files: list[str] | str | None = None,
     ) -> None:
         """Configure the data (every option is a key under `data:` in the YAML config).
 
@@ -106,35 +111,46 @@ class SeismicDataModule(pl.LightningDataModule):
             cache_dir: copy every volume once to a memory-mapped .npy here for fast random reads.
             seed: seed of the normalization's trace sample.
             synthetic: draw fresh synthetic patches with clean references every epoch (see SyntheticData).
+            score_patches: without synthetic, fixed synthetic validation patches (default ranges) whose clean
+                references give val/score, so that every run is ranked on the same truth (0: none).
+            blindspot: hide a few pixels of every real-file patch (Noise2Void; see BlindSpot) for
+                `model.loss.reference: blindspot`: learning from noisy data alone.
+            files: the files of a survey to adapt to (configs/adapt.yaml); added to train_files.
         """
         super().__init__()
         self.save_hyperparameters(logger=False)  # the resolved config goes to the logger whole (tracking.py)
-        if patch_size < 8:
-            raise SeisfuseError(f"data.patch_size must be >= 8, got {patch_size}")
-        if not 1 <= stride:
-            raise SeisfuseError(f"data.stride must be >= 1, got {stride}")
-        if not 0.0 <= val_fraction < 1.0:
-            raise SeisfuseError(f"data.val_fraction must be in [0, 1), got {val_fraction}")
-        if not 0.0 <= min_live_fraction <= 1.0:
-            raise SeisfuseError(f"data.min_live_fraction must be in [0, 1], got {min_live_fraction}")
+        for key, value, ok, rule in (
+                ("patch_size", patch_size, patch_size >= 8, ">= 8"), ("stride", stride, stride >= 1, ">= 1"),
+                ("val_fraction", val_fraction, 0.0 <= val_fraction < 1.0, "in [0, 1)"),
+                ("min_live_fraction", min_live_fraction, 0.0 <= min_live_fraction <= 1.0, "in [0, 1]"),
+                ("batch_size", batch_size, batch_size >= 1, ">= 1"), ("num_workers", num_workers, num_workers >= 0, ">= 0"),
+                ("score_patches", score_patches, score_patches >= 0, ">= 0")):
+            if not ok:
+                raise SettingError(f"data.{key}", f"must be {rule}, got {value}")
         axes = list(axes) if axes else ["inline", "crossline"]
         bad = [a for a in axes if a not in AXIS_IDS]
         if bad:
-            raise SeisfuseError(f"data.axes: unknown axis {bad[0]!r}; valid: inline, crossline")
+            raise SettingError("data.axes", f"unknown axis {bad[0]!r}; valid: inline, crossline")
         try:
             self.branch_settings = BranchSettings(edges=list(edges), clip_percentile=clip_percentile)
         except ValueError as exc:
-            raise SeisfuseError(f"data.{exc}") from None
+            raise SettingError("data.edges" if "edge" in str(exc) else "data.clip_percentile", str(exc)) from None
         self.sampling = Sampling(patch_size, stride, tuple(axes), min_live_fraction)
-        self.train_paths = expand_files(train_files, "train_files")
+        self.train_paths = expand_files(train_files, "train_files") + expand_files(files, "files")
+        if isinstance(blindspot, dict):
+            try:
+                blindspot = BlindSpot(**blindspot)
+            except (TypeError, ValueError) as exc:
+                raise SettingError("data.blindspot", str(exc)) from None
+        self.blindspot = blindspot
         if isinstance(synthetic, dict):
             try:
                 synthetic = SyntheticData(**synthetic)
             except (TypeError, ValueError) as exc:
-                raise SeisfuseError(f"data.synthetic: {exc}") from None
+                raise SettingError("data.synthetic", str(exc)) from None
         self.synthetic = synthetic
         if not self.train_paths and synthetic is None:
-            raise SeisfuseError("data.train_files is empty and data.synthetic is not set: nothing to train on")
+            raise SettingError("data.train_files", "is empty and data.synthetic is not set: nothing to train on")
         self.val_paths = expand_files(val_files, "val_files")
         self.test_paths = expand_files(test_files, "test_files")
         self.header_bytes = header_bytes_from(header_preset, iline_byte, xline_byte)
@@ -231,13 +247,18 @@ class SeismicDataModule(pl.LightningDataModule):
 
     # ------------------------------------------------------------ loaders
     def train_dataset(self) -> PatchDataset:
-        """Jittered, flipped training patches of the files."""
-        return PatchDataset(self.files, self.train_index, self.patch,
-                            jitter=self.hparams.stride // 2 if self.hparams.jitter else 0, flip=self.hparams.flip)
+        """Jittered, flipped training patches of the files (blind-spot masked with data.blindspot)."""
+        return self._patches(self.train_index, jitter=self.hparams.stride // 2 if self.hparams.jitter else 0,
+                             flip=self.hparams.flip)
 
     def val_dataset(self) -> PatchDataset:
         """Fixed validation patches of the files."""
-        return PatchDataset(self.files, self.val_index, self.patch)
+        return self._patches(self.val_index)
+
+    def _patches(self, index: np.ndarray, jitter: int = 0, flip: bool = False) -> PatchDataset:
+        if self.blindspot is not None:
+            return BlindSpotPatches(self.files, index, self.patch, self.blindspot, jitter=jitter, flip=flip)
+        return PatchDataset(self.files, index, self.patch, jitter=jitter, flip=flip)
 
     def _synthetic(self, length: int, seed: int, flip: bool) -> SyntheticPatches:
         return SyntheticPatches(self.branch_settings, self.synthetic, self.patch, length, seed, flip=flip)
@@ -264,11 +285,12 @@ class SeismicDataModule(pl.LightningDataModule):
         return self._loader(ds, shuffle=True, sampler=sampler)
 
     def _validation(self, index: np.ndarray) -> Dataset:
-        real = PatchDataset(self.files, index, self.patch)
-        if self.synthetic is None:
-            return real
-        return self._with_synthetic(real, self.synthetic.val_patches, self.synthetic.seed + VALIDATION_SEED_OFFSET,
-                                    flip=False)
+        """The files' validation patches interleaved with the fixed synthetic scoring set (clean references)."""
+        real = self._patches(index)
+        config = self.synthetic or SyntheticData()
+        n = self.synthetic.val_patches if self.synthetic is not None else self.hparams.score_patches
+        scoring = SyntheticPatches(self.branch_settings, config, self.patch, n, config.seed + VALIDATION_SEED_OFFSET)
+        return ValidationPatches(real if len(real) else None, scoring if n else None)
 
     def val_dataloader(self) -> DataLoader | list:
         ds = self._validation(self.val_index)
@@ -286,6 +308,8 @@ class SeismicDataModule(pl.LightningDataModule):
             sf = self.files[f]
             g = sf.volume.geometry
             region = self._val_regions.get(f, Region(0, split_length(sf.volume)))
+            if region.hi <= region.lo and self.blindspot is not None:  # adapting: the survey itself is judged
+                region = Region(0, split_length(sf.volume))
             if region.hi <= region.lo:  # val_fraction 0: this file gives no validation sections
                 continue
             if g.kind == "2d":

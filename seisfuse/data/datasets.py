@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from seisfuse.branches import Branches
+from seisfuse.data.blindspot import BlindSpot, apply_masking, draw_masking
 from seisfuse.data.index import AXIS_NAMES
 from seisfuse.segy import GridVolume
 
@@ -105,4 +106,40 @@ class PatchDataset(Dataset):
             raw, edge = raw[:, ::-1], edge[:, ::-1]
         return {"raw": torch.from_numpy(np.ascontiguousarray(raw))[None],
                 "edge": torch.from_numpy(np.ascontiguousarray(edge))[None],
+                "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}
+
+
+class BlindSpotPatches(PatchDataset):
+    """Patches of real files with blind-spot masking: the masked (raw, edge) pair, the noisy target, the hidden mask.
+
+    The edge branch is computed from the masked window, so neither branch shows a hidden value.
+    """
+
+    def __init__(self, files: list[SurveyFile], index: np.ndarray, patch: int, blindspot: BlindSpot, jitter: int = 0,
+                 flip: bool = False) -> None:
+        super().__init__(files, index, patch, jitter=jitter, flip=flip)
+        self.blindspot = blindspot
+
+    def masked_pair(self, f: int, axis: str, k: int, y0: int, x0: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(masked raw, its edge branch, unmasked raw: the target, hidden-pixel mask) of one patch."""
+        src, p = self.files[f], self.patch
+
+        def read(ya: int, yb: int, xa: int, xb: int) -> np.ndarray:
+            return src.read(axis, k, ya, yb, xa, xb)
+
+        window, (ya, xa) = src.branches.window_in_region(read, src.shape(axis), y0, y0 + p, x0, x0 + p)
+        masking = draw_masking(window.shape, (y0 - ya, x0 - xa), p, self.blindspot, rng)
+        raw, edge = src.branches.pair_of_window(apply_masking(window, masking), (ya, xa), y0, y0 + p, x0, x0 + p)
+        target = window[y0 - ya: y0 - ya + p, x0 - xa: x0 - xa + p]
+        return raw, edge, target, masking.hidden
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        f, axis, k, y0, x0 = self.position(i)
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
+        arrays = list(self.masked_pair(f, axis, k, y0, x0, rng))
+        if self.flip and bool(torch.randint(0, 2, ()).item()):
+            arrays = [a[:, ::-1] for a in arrays]
+        raw, edge, target, hidden = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None] for a in arrays)
+        return {"raw": raw, "edge": edge, "target": target, "mask": hidden,
                 "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}

@@ -60,6 +60,7 @@ def _item(raw: np.ndarray, edge: np.ndarray, clean: np.ndarray, clean_edge: np.n
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
 
     return {"raw": t(raw), "edge": t(edge), "clean": t(clean), "clean_edge": t(clean_edge), "fault": t(fault),
+            "target": t(raw), "mask": torch.zeros((1, *raw.shape), dtype=torch.float32),
             "has_clean": torch.tensor(has_clean), "key": key}
 
 
@@ -117,10 +118,33 @@ class TrainingPatches(Dataset):
         return self.synthetic[(epoch, i - self.n_real)]
 
 
+class ValidationPatches(Dataset):
+    """The files' validation patches (their own references) interleaved with a fixed synthetic set that has clean
+    references (the scoring set of val/score), so a validation limited to a few batches still sees both."""
+
+    def __init__(self, real: PatchDataset | None, scoring: SyntheticPatches | None) -> None:
+        self.real = real
+        self.scoring = scoring
+        n_real = len(real) if real is not None else 0
+        n_scoring = len(scoring) if scoring is not None else 0
+        both = min(n_real, n_scoring)
+        self.order = [(src, i) for i in range(both) for src in ("real", "scoring")]
+        self.order += [("real", i) for i in range(both, n_real)] + [("scoring", i) for i in range(both, n_scoring)]
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, k: int) -> dict[str, Any]:
+        src, i = self.order[k]
+        return with_own_references(self.real[i]) if src == "real" else self.scoring[(0, i)]
+
+
 def with_own_references(item: dict[str, Any]) -> dict[str, Any]:
-    """A real-file item with itself as references (no clean section exists) and no faults."""
-    return {**item, "clean": item["raw"], "clean_edge": item["edge"], "fault": torch.zeros_like(item["raw"]),
-            "has_clean": torch.tensor(False)}
+    """A real-file item with itself as references (no clean section exists), no faults, and (unless blind-spot
+    masked) no hidden pixels: every item carries the same keys, so real and synthetic ones batch together."""
+    zeros = torch.zeros_like(item["raw"])
+    return {"target": item["raw"], "mask": zeros, **item, "clean": item["raw"], "clean_edge": item["edge"],
+            "fault": zeros, "has_clean": torch.tensor(False)}
 
 
 class EpochSampler(DistributedSampler):
