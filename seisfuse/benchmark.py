@@ -25,15 +25,16 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse import denoisers
-from seisfuse.branches import fit_normalizer
+from seisfuse.branches import Branches, fit_normalizer
 from seisfuse.errors import SeisfuseError, SettingError
 from seisfuse.fusers import Fuser
-from seisfuse.metrics import psnr, snr_db, ssim
+from seisfuse.metrics import fault_contrast, psnr, snr_db, ssim
 from seisfuse.noise import KINDS as NOISE_KINDS
 from seisfuse.noise import add_noise
 from seisfuse.predict import PredictOptions, Predictor
 from seisfuse.segy import HeaderBytes, open_volume
 from seisfuse.segy.dataset import write_like
+from seisfuse.synth import SynthConfig, make_survey, write_volume
 
 METRICS = ("SSIM", "PSNR", "SNR")
 INPUT = "noisy input"
@@ -72,12 +73,15 @@ class Case:
 
 
 def is_oracle(row: str) -> bool:
-    """Rows that use knowledge no user has: the grid searched on the scored file, or the true noise."""
-    return "best on this file" in row or "oracle" in row
+    """Rows that use knowledge no user has: the grid searched on the scored file, the true noise, the clean truth."""
+    return "best on this file" in row or "oracle" in row or row == "clean (reference)"
 
 
-def _scores(out: np.ndarray, ref: np.ndarray) -> dict[str, float]:
-    return {"SSIM": ssim(out, ref), "PSNR": psnr(out, ref), "SNR": snr_db(out - 0.5, ref - 0.5)}
+def _scores(out: np.ndarray, ref: np.ndarray, fault: np.ndarray | None = None) -> dict[str, float]:
+    scores = {"SSIM": ssim(out, ref), "PSNR": psnr(out, ref), "SNR": snr_db(out - 0.5, ref - 0.5)}
+    if fault is not None:
+        scores["fault_contrast"] = fault_contrast(out, fault)
+    return scores
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -91,6 +95,26 @@ def noisy_copy(source: str | os.PathLike, out: Path, kind: str, ratio: float, se
         data, dt = vol.read_grid(), vol.dt_ms
     noisy = add_noise(data, kind, ratio, np.random.default_rng(seed), dt)
     return write_like(source, out, noisy, header_bytes, force=True)
+
+
+def resampled_copy(source: str | os.PathLike, out: Path, dt_ms: float,
+                   header_bytes: HeaderBytes | None = None) -> Path:
+    """Write source resampled in time to dt_ms (polyphase, anti-aliased), every other header kept: a real line
+    as an oversampled one (2 ms from 4 ms: the signal smooth at the scale of a sample)."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    from seisfuse.files import atomic_output
+    from seisfuse.segy.writing import write_resampled
+
+    with open_volume(source, header_bytes) as vol:
+        ratio = Fraction(vol.dt_ms / dt_ms).limit_denominator(16)
+        traces = vol.read_traces(np.arange(vol.n_traces))
+        data = resample_poly(traces, ratio.numerator, ratio.denominator, axis=1).astype(np.float32)
+        with atomic_output(out) as tmp:
+            write_resampled(vol, tmp, data, dt_ms)
+    return out
 
 
 def oracle_psd(noise: np.ndarray) -> np.ndarray:
@@ -114,26 +138,38 @@ def classical_rows(oracle: Sequence[str] = ORACLE_GRIDS) -> dict[str, Callable[[
 
 def score_sections(pairs: Sequence[tuple[np.ndarray, np.ndarray]], fused: Sequence[np.ndarray] | None,
                    rows: dict[str, Callable[[np.ndarray], np.ndarray]], model: str, model_seconds: float = math.nan,
-                   true_noise: bool = True) -> dict[str, dict[str, float]]:
-    """Mean scores of every row over (noisy, reference) pairs in [0, 1]; grid rows collapse to their best setting."""
+                   true_noise: bool = True, faults: Sequence[np.ndarray] | None = None,
+                   precomputed: dict[str, Sequence[np.ndarray]] | None = None) -> dict[str, dict[str, float]]:
+    """Mean scores of every row over (noisy, reference) pairs in [0, 1] (with fault masks: fault contrast too);
+    rows are functions of the noisy section, or outputs computed elsewhere (precomputed: another model's);
+    grid rows collapse to their best setting."""
+    masks = list(faults) if faults is not None else [None] * len(pairs)
+
+    def timed(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> list[dict[str, float]]:
+        out = []
+        for (raw, ref), mask in zip(pairs, masks, strict=True):
+            t0 = time.perf_counter()
+            image = fn(raw, ref)
+            out.append({**_scores(image, ref, mask), "seconds": time.perf_counter() - t0})
+        return out
+
     per: dict[str, list[dict[str, float]]] = {}
     if fused is not None:
-        per[model] = [{**_scores(f, ref), "seconds": model_seconds} for f, (_, ref) in zip(fused, pairs, strict=True)]
-    per[INPUT] = [{**_scores(raw, ref), "seconds": 0.0} for raw, ref in pairs]
+        per[model] = [{**_scores(f, ref, m), "seconds": model_seconds}
+                      for f, (_, ref), m in zip(fused, pairs, masks, strict=True)]
+    per[INPUT] = [{**_scores(raw, ref, m), "seconds": 0.0} for (raw, ref), m in zip(pairs, masks, strict=True)]
+    for name, outs in (precomputed or {}).items():
+        per[name] = [{**_scores(o, ref, m), "seconds": math.nan} for o, (_, ref), m in zip(outs, pairs, masks,
+                                                                                          strict=True)]
     for name, fn in rows.items():
-        per[name] = []
-        for raw, ref in pairs:
-            t0 = time.perf_counter()
-            out = fn(raw)
-            per[name].append({**_scores(out, ref), "seconds": time.perf_counter() - t0})
+        per[name] = timed(lambda raw, ref, fn=fn: fn(raw))
     if true_noise and denoisers.get("bm3d-psd").available():
         from seisfuse.denoisers.bm3d import bm3d_psd_given
 
-        per["bm3d (oracle: true noise spectrum)"] = []
-        for raw, ref in pairs:
-            t0 = time.perf_counter()
-            out = bm3d_psd_given(raw, oracle_psd(raw - ref))
-            per["bm3d (oracle: true noise spectrum)"].append({**_scores(out, ref), "seconds": time.perf_counter() - t0})
+        per["bm3d (oracle: true noise spectrum)"] = timed(lambda raw, ref: bm3d_psd_given(raw, oracle_psd(raw - ref)))
+    if faults is not None:
+        per["clean (reference)"] = [{**_scores(ref, ref, m), "seconds": 0.0} for (_, ref), m in zip(pairs, masks,
+                                                                                                 strict=True)]
     table = {k: _mean(v) for k, v in per.items()}
     for name in {k.split(" best on this file")[0] for k in table if "best on this file" in k}:
         grid = [k for k in table if k.startswith(f"{name} best on this file")]
@@ -190,6 +226,22 @@ def _score(path: str, kind: str, ratio: float, noisy: Path, fused: Path, fuser: 
                 model)
 
 
+def summary(cases: list[Case]) -> dict[str, float]:
+    """The figures a run is ranked by: mean SSIM / PSNR of the model per kind of case (synthetic held-out surveys,
+    semi-real lines), and how many cases it wins on SSIM against each row a user could run instead."""
+    out: dict[str, float] = {"cases": float(len(cases))}
+    for kind, group in (("synthetic", [c for c in cases if c.file in HELD_OUT]),
+                        ("semi_real", [c for c in cases if c.file not in HELD_OUT])):
+        if group:
+            out[f"{kind}_ssim_mean"] = float(np.mean([c.rows[c.model]["SSIM"] for c in group]))
+            out[f"{kind}_psnr_mean"] = float(np.mean([c.rows[c.model]["PSNR"] for c in group]))
+    for c in cases:
+        for row in c.contenders():
+            key = "wins_vs_" + row.split(" (")[0].replace(" ", "_")
+            out[key] = out.get(key, 0.0) + float(c.won(row))
+    return out
+
+
 def table(cases: list[Case]) -> str:
     """A fixed-width text table: one block per case, the best of each metric among the contenders starred."""
     lines = []
@@ -214,3 +266,51 @@ def as_dict(cases: list[Case]) -> dict:
                         "the true noise) use knowledge no user has and are left out of the verdict",
             "cases": [{"file": c.file, "noise": c.noise, "ratio": c.ratio, "sections": c.sections, "rows": c.rows,
                        "model": c.model, "verdict": c.verdict()} for c in cases]}
+
+
+#: Held-out synthetic surveys: seeds no config draws, knobs across the training ranges' corners (white, band-limited,
+#: laterally correlated and mixed noise at 0.2 to 1.0 of the signal RMS; 2 and 4 ms; 20 to 40 Hz).
+HELD_OUT: dict[str, SynthConfig] = {
+    "white 0.3": SynthConfig(inlines=24, crosslines=128, samples=192, faults=4, seed=902, freq_hz=30),
+    "white 1.0": SynthConfig(inlines=24, crosslines=128, samples=256, faults=3, seed=903, freq_hz=20, dt_ms=2,
+                             noise=1.0, texture=0.5),
+    "band 0.2": SynthConfig(inlines=24, crosslines=128, samples=192, faults=3, seed=904, freq_hz=35, noise=0.2,
+                            noise_kind="band"),
+    "band 0.6": SynthConfig(inlines=24, crosslines=128, samples=256, faults=3, seed=905, freq_hz=22, phase_deg=30,
+                            noise=0.6, noise_kind="band"),
+    "lateral 0.4": SynthConfig(inlines=24, crosslines=128, samples=256, faults=3, seed=906, freq_hz=40, dt_ms=2,
+                               phase_deg=-60, noise=0.4, noise_kind="lateral"),
+    "mixed 0.8": SynthConfig(inlines=24, crosslines=128, samples=192, faults=4, seed=907, freq_hz=25, noise=0.8,
+                             noise_kind="white+band", texture=0.8),
+}
+
+
+def held_out(fuser: Fuser, workdir: str | os.PathLike, surveys: dict[str, SynthConfig] | None = None, *,
+             sections: int = 8, oracle: Sequence[str] = ORACLE_GRIDS, true_noise: bool = True,
+             classical: Sequence[str] | None = None) -> list[Case]:
+    """Every held-out survey against its clean volume: the model (through the inference spine), the input, the
+    classical denoisers, the oracles, and the clean volume's own fault contrast."""
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    rows = classical_rows(oracle)
+    if classical is not None:
+        rows = {k: v for k, v in rows.items() if k.split(" ")[0] in classical or is_oracle(k)}
+    cases = []
+    for title, cfg in (surveys or HELD_OUT).items():
+        survey = make_survey(cfg)
+        path = work / f"held_out_{cfg.seed}.sgy"
+        write_volume(path, survey.seismic, cfg)
+        with open_volume(path) as vol:
+            branches = Branches.of_volume(fuser.settings, vol)
+            picks = sorted({int(round(x)) for x in np.linspace(0, cfg.inlines - 1, num=min(sections, cfg.inlines))})
+            noisy = [vol.section("inline", k) for k in picks]
+        t0 = time.perf_counter()
+        fused = branches.normalizer.forward(fuser.fuse_amplitudes(noisy, branches))
+        seconds = (time.perf_counter() - t0) / len(picks)
+        norm = branches.normalizer
+        pairs = [(norm.forward(n), norm.forward(survey.clean[k].T)) for n, k in zip(noisy, picks, strict=True)]
+        faults = [survey.fault_mask[k].T for k in picks]
+        model = f"model ({fuser.name})"
+        cases.append(Case(title, cfg.noise_kind, cfg.noise, len(picks),
+                          score_sections(pairs, list(fused), rows, model, seconds, true_noise, faults), model))
+    return cases

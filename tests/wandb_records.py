@@ -55,6 +55,7 @@ class Run:
     metric_summaries: dict[str, str] = field(default_factory=dict)
     job_type: str = ""
     artifacts: list[dict] = field(default_factory=list)  # name, type, metadata, manifest paths
+    summary: dict = field(default_factory=dict)  # run-summary updates (the last value of each key)
 
     def values(self, key: str) -> list:
         """Every logged value of a history key, in order."""
@@ -97,6 +98,9 @@ def read_run(folder: Path) -> Run:
             a = rec.artifact
             run.artifacts.append({"name": a.name, "type": a.type, "metadata": json.loads(a.metadata or "{}"),
                                   "files": [e.path for e in a.manifest.contents]})
+        elif kind == "summary":
+            for item in rec.summary.update:
+                run.summary[_key(item)] = json.loads(item.value_json)
         elif kind == "metric":
             summary = rec.metric.summary
             run.metric_summaries[rec.metric.name] = ",".join(

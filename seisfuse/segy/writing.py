@@ -91,3 +91,28 @@ def create_output(source: Volume, dst: str | os.PathLike) -> OutputVolume:
         out.close()
         raise SeisfuseError(f"{source.path}: trace layout not understood (extended headers?); cannot write a copy")
     return out
+
+
+def write_resampled(source: Volume, dst: str | os.PathLike, data: np.ndarray, dt_ms: float) -> None:
+    """Write traces (n_traces, new samples) as a copy of a SEG-Y source on another sample interval: every trace
+    header kept but for its sample count and interval, IEEE float samples (the semi-real protocol's 2 ms lines)."""
+    import segyio
+
+    data = np.asarray(data, dtype=np.float32)
+    if data.shape[0] != source.n_traces:
+        raise ValueError(f"{data.shape[0]} traces for a file of {source.n_traces}")
+    spec = segyio.spec()
+    spec.format, spec.endian = IEEE_FLOAT, source.endian
+    spec.samples = list(float(source.samples[0]) + dt_ms * np.arange(data.shape[1]))
+    spec.tracecount = source.n_traces
+    dt_us = int(round(dt_ms * 1000))
+    with segyio.open(str(source.path), "r", ignore_geometry=True, endian=source.endian) as src, \
+            segyio.create(os.fspath(dst), spec) as out:
+        out.text[0] = src.text[0]
+        out.bin = src.bin
+        out.bin.update(hdt=dt_us, hns=data.shape[1], format=IEEE_FLOAT, exth=0)
+        for i in range(source.n_traces):
+            out.header[i] = src.header[i]
+            out.header[i].update({segyio.TraceField.TRACE_SAMPLE_COUNT: data.shape[1],
+                                  segyio.TraceField.TRACE_SAMPLE_INTERVAL: dt_us})
+        out.trace = data
