@@ -17,6 +17,6 @@ if ! python -c "import torch, torchvision" >/dev/null 2>&1; then
 fi
 if [ ! -f .venv/.seisfuse-installed ] || [ pyproject.toml -nt .venv/.seisfuse-installed ]; then
   echo "seisfuse: installing the project into .venv" >&2
-  python -m pip install -q -e ".[dev,mdio]"
+  python -m pip install -q -e ".[dev,mdio,baselines]"
   touch .venv/.seisfuse-installed
 fi

@@ -151,3 +151,13 @@ def slurm_job_id() -> str:
 
 #: Subprocess time limit of multi-process tests: generous, so a busy 2-core machine does not fail them.
 SLOW_LIMIT_S = 1200
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """Run in a fresh folder with no run folder inherited from an earlier fit in this process."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEISFUSE_RUN_DIR", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    yield tmp_path
+    os.environ.pop("SEISFUSE_RUN_DIR", None)

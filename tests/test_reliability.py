@@ -32,14 +32,6 @@ def survey(tmp_path_factory) -> Path:
                       faults=2, seed=5)
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SEISFUSE_RUN_DIR", raising=False)
-    yield tmp_path
-    os.environ.pop("SEISFUSE_RUN_DIR", None)
-
-
 # ---------------------------------------------------------------- outputs never replace what a command reads
 def test_outputs_that_are_read_files_are_refused_even_with_force(trained, tmp_path, run_cli):
     src = synth_segy(tmp_path / "s.sgy", inlines=4, crosslines=20, samples=40, seed=1)

@@ -21,14 +21,6 @@ def real_line(tmp_path_factory) -> Path:
     return synth_segy(tmp_path_factory.mktemp("line") / "line.sgy", inlines=1, crosslines=64, samples=64, seed=12)
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SEISFUSE_RUN_DIR", raising=False)
-    yield tmp_path
-    os.environ.pop("SEISFUSE_RUN_DIR", None)
-
-
 def tiny_fit(run_cli, survey: Path, *extra: str) -> Path:
     code, _, err = run_cli("fit", "--config", DEFAULT, "--config", TINY, f"--data.train_files=[{survey}]", *extra)
     assert code == 0, err
@@ -98,3 +90,14 @@ def test_the_sweep_maximizes_a_metric_that_runs_log(run_cli, workdir):
         node = rec.config
         for part in key.split("."):
             node = node[part]
+
+
+def test_the_ablation_sweep_and_script_cover_every_experiment():
+    import subprocess
+
+    sweep = yaml.safe_load((ROOT / "configs" / "sweep_ablations.yaml").read_text())
+    listed = {Path(p).name for p in sweep["parameters"]["config"]["values"]}
+    assert listed == {p.name for p in (ROOT / "configs" / "experiment").glob("*.yaml")}
+    assert sweep["metric"]["name"] == "val/score" and sweep["method"] == "grid"
+    res = subprocess.run(["bash", str(ROOT / "scripts" / "ablations.sh")], capture_output=True, text=True)
+    assert res.returncode == 2 and "usage" in res.stderr

@@ -27,15 +27,6 @@ def survey(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch) -> Path:
-    """Run in a fresh folder with no run folder inherited from an earlier fit in this process."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SEISFUSE_RUN_DIR", raising=False)
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    return tmp_path
-
-
 def fit_args(survey: Path, *extra: str, configs=(DEFAULT,)) -> list[str]:
     args = ["fit"]
     for c in (*configs, TINY):

@@ -57,6 +57,16 @@ from seisfuse.normalize import DEFAULT_PERCENTILE, Normalizer
 from seisfuse.segy import GridVolume, header_bytes_from, open_volume
 
 
+def _settings(cls: type, value: Any, key: str) -> Any:
+    """A settings dataclass from its mapping form (as given in Python), errors naming the key."""
+    if not isinstance(value, dict):
+        return value
+    try:
+        return cls(**value)
+    except (TypeError, ValueError) as exc:
+        raise SettingError(key, str(exc)) from None
+
+
 class SeismicDataModule(pl.LightningDataModule):
     """Patches of (raw, edge) pairs from SEG-Y files, split spatially into train and validation."""
 
@@ -137,18 +147,8 @@ class SeismicDataModule(pl.LightningDataModule):
             raise SettingError("data.edges" if "edge" in str(exc) else "data.clip_percentile", str(exc)) from None
         self.sampling = Sampling(patch_size, stride, tuple(axes), min_live_fraction)
         self.train_paths = expand_files(train_files, "train_files") + expand_files(files, "files")
-        if isinstance(blindspot, dict):
-            try:
-                blindspot = BlindSpot(**blindspot)
-            except (TypeError, ValueError) as exc:
-                raise SettingError("data.blindspot", str(exc)) from None
-        self.blindspot = blindspot
-        if isinstance(synthetic, dict):
-            try:
-                synthetic = SyntheticData(**synthetic)
-            except (TypeError, ValueError) as exc:
-                raise SettingError("data.synthetic", str(exc)) from None
-        self.synthetic = synthetic
+        self.blindspot = _settings(BlindSpot, blindspot, "data.blindspot")
+        self.synthetic = synthetic = _settings(SyntheticData, synthetic, "data.synthetic")
         if not self.train_paths and synthetic is None:
             raise SettingError("data.train_files", "is empty and data.synthetic is not set: nothing to train on")
         self.val_paths = expand_files(val_files, "val_files")
