@@ -24,6 +24,7 @@ SCORE = "val/score"
 HISTORY = ("csv/metrics.csv", "metrics.csv")
 #: Config keys that differ between any two runs without being an experimental choice.
 IGNORED = ("trainer.default_root_dir", "ckpt_path", "config", "trainer.logger", "data.cache_dir")
+PER_RUN_FIELDS = ("dirpath", "save_dir")  # folders inside list-valued settings (callbacks) that every run sets
 
 
 @dataclass
@@ -122,11 +123,18 @@ def find_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return sorted(found)
 
 
+def _without_paths(value: Any) -> Any:
+    """value with the per-run folders inside it (e.g. a checkpoint callback's dirpath) left out."""
+    if isinstance(value, dict):
+        return {k: _without_paths(v) for k, v in value.items() if k not in PER_RUN_FIELDS}
+    return [_without_paths(v) for v in value] if isinstance(value, list) else value
+
+
 def differing_keys(runs: list[Run], ignore: tuple[str, ...] = IGNORED) -> list[str]:
     """Config keys whose values are not the same in every run (an experiment's knobs)."""
     keys = sorted({k for r in runs for k in r.config})
     return [k for k in keys if not any(k == i or k.startswith(i + ".") for i in ignore)
-            and len({json.dumps(r.config.get(k), sort_keys=True, default=str) for r in runs}) > 1]
+            and len({json.dumps(_without_paths(r.config.get(k)), sort_keys=True, default=str) for r in runs}) > 1]
 
 
 def ranked(runs: list[Run]) -> list[Run]:

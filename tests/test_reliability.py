@@ -126,6 +126,7 @@ def test_sigterm_during_fit_saves_a_checkpoint_a_requeued_job_resumes_from(surve
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "WANDB_MODE": "offline"}
     env.pop("SEISFUSE_RUN_DIR", None)
     proc = subprocess.Popen([SEISFUSE, *fit_args(survey, "--trainer.logger=false", "--trainer.max_epochs=500",
+                                                  "--trainer.enable_progress_bar=true",  # plain lines: not a tty
                                                   "--trainer.log_every_n_steps=1",
                                                   f"--trainer.default_root_dir={tmp_path / 'run'}")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)

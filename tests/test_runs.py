@@ -67,7 +67,8 @@ def test_seisfuse_runs_prints_what_differs_ranks_by_score_and_draws(run_cli, wor
     lines = out.splitlines()
     assert "2 runs" in lines[0] and "model.loss.w_l1" in lines[1] and "best val/score" in lines[1]
     assert "trainer.default_root_dir" not in out, "paths that always differ are no experiment's knobs"
-    body = [ln for ln in lines[3:] if ln.strip()]
+    assert lines[-1] == f"wrote {png}"
+    body = [ln for ln in lines[3:-1] if ln.strip()]
     assert len(body) == 2 and {"0.5000", "2.0000"} == {ln.split()[1] for ln in body}
     scores = [float(ln.split()[2]) for ln in body]
     assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores), "ranked by val/score"

@@ -126,7 +126,8 @@ def test_unstructured_file_falls_back_to_file_order(tmp_path, caplog, run_cli):
     assert any("file order" in r.getMessage() for r in caplog.records)
     code, _, err = run_cli("info", path, "--no-scan")
     assert code == 0
-    assert f"seisfuse: note: {path}: no usable inline/crossline header words" in err, "one plain line"
+    assert f"seisfuse: note: {path}: inline/crossline at bytes 189/193 hold no values, and no other usual header words" \
+        in err, "one plain line"
     assert "Warning" not in err and "segy" not in err.replace(str(path), "").replace("seisfuse", "")
 
 
