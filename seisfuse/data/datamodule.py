@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from seisfuse.branches import Branches, BranchSettings, fit_normalizer
 from seisfuse.data.blindspot import BlindSpot
 from seisfuse.data.cache import FileStats, cache_file_for, scan_file
-from seisfuse.data.datasets import BlindSpotPatches, PatchDataset, SurveyFile
+from seisfuse.data.datasets import BlindSpotPatches, NoisierPatches, PatchDataset, SurveyFile
 from seisfuse.data.index import (
     AXIS_IDS,
     Region,
@@ -43,6 +43,7 @@ from seisfuse.data.index import (
     split_length,
     split_regions,
 )
+from seisfuse.data.noisier import Noisier
 from seisfuse.data.synthetic import (
     VALIDATION_SEED_OFFSET,
     EpochSampler,
@@ -95,6 +96,7 @@ class SeismicDataModule(pl.LightningDataModule):
         synthetic: SyntheticData | None = None,
         score_patches: int = 64,
         blindspot: BlindSpot | None = None,
+        noisier: Noisier | None = None,
         files: list[str] | str | None = None,
     ) -> None:
         """Configure the data (every option is a key under `data:` in the YAML config).
@@ -125,6 +127,8 @@ class SeismicDataModule(pl.LightningDataModule):
                 references give val/score, so that every run is ranked on the same truth (0: none).
             blindspot: hide a few pixels of every real-file patch (Noise2Void; see BlindSpot) for
                 `model.loss.reference: blindspot`: learning from noisy data alone.
+            noisier: add more of each real file's own noise to its patches, the patch itself the target
+                (Noisier2Noise; see Noisier): learning from noisy data alone with `model.loss.reference: clean`.
             files: the files of a survey to adapt to (configs/adapt.yaml); added to train_files.
         """
         super().__init__()
@@ -148,6 +152,10 @@ class SeismicDataModule(pl.LightningDataModule):
         self.sampling = Sampling(patch_size, stride, tuple(axes), min_live_fraction)
         self.train_paths = expand_files(train_files, "train_files") + expand_files(files, "files")
         self.blindspot = _settings(BlindSpot, blindspot, "data.blindspot")
+        self.noisier = _settings(Noisier, noisier, "data.noisier")
+        if self.blindspot is not None and self.noisier is not None:
+            raise SettingError("data.noisier", "and data.blindspot exclude each other: choose one way to learn from "
+                                               "noisy data")
         self.synthetic = synthetic = _settings(SyntheticData, synthetic, "data.synthetic")
         if not self.train_paths and synthetic is None:
             raise SettingError("data.train_files", "is empty and data.synthetic is not set: nothing to train on")
@@ -258,6 +266,8 @@ class SeismicDataModule(pl.LightningDataModule):
     def _patches(self, index: np.ndarray, jitter: int = 0, flip: bool = False) -> PatchDataset:
         if self.blindspot is not None:
             return BlindSpotPatches(self.files, index, self.patch, self.blindspot, jitter=jitter, flip=flip)
+        if self.noisier is not None:
+            return NoisierPatches(self.files, index, self.patch, self.noisier, jitter=jitter, flip=flip)
         return PatchDataset(self.files, index, self.patch, jitter=jitter, flip=flip)
 
     def _synthetic(self, length: int, seed: int, flip: bool) -> SyntheticPatches:
@@ -308,7 +318,7 @@ class SeismicDataModule(pl.LightningDataModule):
             sf = self.files[f]
             g = sf.volume.geometry
             region = self._val_regions.get(f, Region(0, split_length(sf.volume)))
-            if region.hi <= region.lo and self.blindspot is not None:  # adapting: the survey itself is judged
+            if region.hi <= region.lo and (self.blindspot or self.noisier):  # adapting: the survey itself is judged
                 region = Region(0, split_length(sf.volume))
             if region.hi <= region.lo:  # val_fraction 0: this file gives no validation sections
                 continue

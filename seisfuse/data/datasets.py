@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 from seisfuse.branches import Branches
 from seisfuse.data.blindspot import BlindSpot, apply_masking, draw_masking
 from seisfuse.data.index import AXIS_NAMES
+from seisfuse.data.noisier import Noisier, draw_noise, noise_psd
 from seisfuse.segy import GridVolume
 
 
@@ -142,4 +143,46 @@ class BlindSpotPatches(PatchDataset):
             arrays = [a[:, ::-1] for a in arrays]
         raw, edge, target, hidden = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None] for a in arrays)
         return {"raw": raw, "edge": edge, "target": target, "mask": hidden,
+                "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}
+
+
+class NoisierPatches(PatchDataset):
+    """Patches of real files with more of their own noise (Noisier2Noise): the noisier (raw, edge) pair in, the
+    patch as it is (and its edge branch) as the target, under the keys the clean loss reads."""
+
+    def __init__(self, files: list[SurveyFile], index: np.ndarray, patch: int, noisier: Noisier, jitter: int = 0,
+                 flip: bool = False) -> None:
+        super().__init__(files, index, patch, jitter=jitter, flip=flip)
+        self.noisier = noisier
+        self._psd: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def psd(self, f: int) -> tuple[np.ndarray, np.ndarray]:
+        """The file's noise spectrum, from a few of its sections (once per worker)."""
+        if f not in self._psd:
+            src = self.files[f]
+            axis = src.volume.axes[0]
+            n = src.volume.n_sections(axis)
+            picks = sorted({int(k) for k in np.linspace(0, n - 1, min(n, self.noisier.sections))})
+            self._psd[f] = noise_psd([src.branches.normalizer.forward(src.section(axis, k)) for k in picks])
+        return self._psd[f]
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        f, axis, k, y0, x0 = self.position(i)
+        src, p = self.files[f], self.patch
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
+
+        def read(ya: int, yb: int, xa: int, xb: int) -> np.ndarray:
+            return src.read(axis, k, ya, yb, xa, xb)
+
+        window, origin = src.branches.window_in_region(read, src.shape(axis), y0, y0 + p, x0, x0 + p)
+        noisier = window + draw_noise(window.shape, self.psd(f), self.noisier.ratio, rng)
+        raw, edge = src.branches.pair_of_window(np.clip(noisier, 0.0, 1.0), origin, y0, y0 + p, x0, x0 + p)
+        target, target_edge = src.branches.pair_of_window(window, origin, y0, y0 + p, x0, x0 + p)
+        arrays = [raw, edge, target, target_edge]
+        if self.flip and bool(torch.randint(0, 2, ()).item()):
+            arrays = [a[:, ::-1] for a in arrays]
+        raw, edge, target, target_edge = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
+                                          for a in arrays)
+        return {"raw": raw, "edge": edge, "clean": target, "clean_edge": target_edge, "fault": torch.zeros_like(raw),
+                "target": target, "mask": torch.zeros_like(raw), "has_clean": torch.tensor(False),
                 "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}

@@ -140,11 +140,11 @@ class ValidationPatches(Dataset):
 
 
 def with_own_references(item: dict[str, Any]) -> dict[str, Any]:
-    """A real-file item with itself as references (no clean section exists), no faults, and (unless blind-spot
-    masked) no hidden pixels: every item carries the same keys, so real and synthetic ones batch together."""
+    """A real-file item with itself as references (no clean section exists; a noisier item brings its own), no faults,
+    and (unless blind-spot masked) no hidden pixels: every item carries the same keys, so items batch together."""
     zeros = torch.zeros_like(item["raw"])
-    return {"target": item["raw"], "mask": zeros, **item, "clean": item["raw"], "clean_edge": item["edge"],
-            "fault": zeros, "has_clean": torch.tensor(False)}
+    return {"target": item["raw"], "mask": zeros, "clean": item["raw"], "clean_edge": item["edge"], "fault": zeros,
+            "has_clean": torch.tensor(False), **item}
 
 
 class EpochSampler(DistributedSampler):
