@@ -58,13 +58,13 @@ def _grid(**axes: tuple[float, ...]) -> tuple[dict[str, float], ...]:
 
 #: The registry. Tuned values from `python scripts/bench/tune_classical.py` (synthetic training sections).
 DENOISERS: dict[str, DenoiserInfo] = {d.name: d for d in (
-    DenoiserInfo("gaussian", filters.gaussian, {"sigma": 1.0}, _grid(sigma=(0.5, 0.75, 1.0, 1.25, 1.5, 2.0)),
+    DenoiserInfo("gaussian", filters.gaussian, {"sigma": 0.75}, _grid(sigma=(0.5, 0.75, 1.0, 1.25, 1.5, 2.0)),
                  summary="Gaussian blur (OpenCV)"),
     DenoiserInfo("median", filters.median, {"size": 3}, _grid(size=(3, 5)), summary="median filter (OpenCV)"),
-    DenoiserInfo("bilateral", filters.bilateral, {"diameter": 5, "sigma_color": 0.3, "sigma_space": 3.0},
+    DenoiserInfo("bilateral", filters.bilateral, {"diameter": 5, "sigma_color": 0.3, "sigma_space": 1.5},
                  _grid(diameter=(5, 7, 9), sigma_color=(0.05, 0.1, 0.2, 0.3, 0.5), sigma_space=(1.5, 3.0)),
                  summary="bilateral filter (OpenCV)"),
-    DenoiserInfo("fxdecon", fxdecon, {"length": 3, "mu": 1.0, "window_traces": 32, "window_samples": 64},
+    DenoiserInfo("fxdecon", fxdecon, {"length": 4, "mu": 10.0, "window_traces": 48, "window_samples": 64},
                  _grid(length=(2, 3, 4, 6), window_traces=(16, 32, 48), window_samples=(64, 128), mu=(1.0, 10.0)),
                  summary="f-x deconvolution, forward-backward prediction in overlapping windows"),
     DenoiserInfo("bm3d", bm3d.bm3d_white, {"sigma_scale": 1.0}, _grid(sigma_scale=(0.75, 1.0, 1.25, 1.5)),
