@@ -74,6 +74,8 @@ def test_bf16_autocast_on_cpu_runs_and_stays_close():
 
 
 HALF_RES = {"scale": 2, "levels": 2, "fused_channels": 6, "level_channels": 8, "level_blocks": 1}
+#: the shipped layout in miniature: two coarser levels, noise-level inputs, a full-resolution refinement
+V2 = {**HALF_RES, "levels": 3, "deep_channels": 8, "noise_level": True, "refine": 4, "border": 4}
 
 
 def test_reflect_pad_reflects_again_beyond_the_image_like_numpy_symmetric():
@@ -86,8 +88,8 @@ def test_reflect_pad_reflects_again_beyond_the_image_like_numpy_symmetric():
     np.testing.assert_array_equal(out[0, 0].numpy(), ref)
 
 
-@pytest.mark.parametrize("layout", [{}, HALF_RES, {"scale": 2}, {"levels": 2}, {**HALF_RES, "border": 6}],
-                         ids=["full", "half+level", "half", "level", "border"])
+@pytest.mark.parametrize("layout", [{}, HALF_RES, {"scale": 2}, {"levels": 2}, {**HALF_RES, "border": 6}, V2],
+                         ids=["full", "half+level", "half", "level", "border", "v2"])
 @pytest.mark.parametrize("shape", [(75, 18), (1, 1), (5, 64), (33, 31), (2, 3)])
 def test_fusion_net_any_size(shape, layout):
     net = FusionNet({**TINY, **layout}).eval()
@@ -96,7 +98,7 @@ def test_fusion_net_any_size(shape, layout):
     assert out.shape == (2, 1, *shape) and (out >= 0).all() and (out <= 1).all()
 
 
-@pytest.mark.parametrize("layout", [{}, HALF_RES, {**HALF_RES, "border": 5}], ids=["full", "half+level", "border"])
+@pytest.mark.parametrize("layout", [{}, HALF_RES, {**HALF_RES, "border": 5}, V2], ids=["full", "half+level", "border", "v2"])
 def test_untrained_net_outputs_its_skip_image(layout):
     raw, edge = torch.rand(2, 1, 15, 13), torch.rand(2, 1, 15, 13)
     net = FusionNet({**TINY, **layout, "skip": "average"}).eval()
@@ -107,7 +109,7 @@ def test_untrained_net_outputs_its_skip_image(layout):
 
 @pytest.mark.parametrize("cfg", [{}, {"fusion": "add"}, {"fusion": "l1"}, {"fusion": "asff"}, {"attention": "se"},
                                  {"attention": "none", "deform": False, "dense": False}, {"shared_encoder": True},
-                                 {"skip": "none"}, HALF_RES, {**HALF_RES, "deform": False, "attention": "se"}])
+                                 {"skip": "none"}, HALF_RES, {**HALF_RES, "deform": False, "attention": "se"}, V2])
 def test_gradients_reach_every_parameter(cfg):
     torch.manual_seed(0)  # independent of which tests ran before
     net = FusionNet({**TINY, **cfg})
@@ -165,3 +167,25 @@ def test_config_validation_lists_valid_values():
     with pytest.raises(ValueError, match="unknown net option widht"):
         FusionConfig.from_dict({"widht": 3})
     assert FusionConfig.from_dict(FusionConfig().to_dict()) == FusionConfig()
+
+
+def test_noise_level_matches_scikit_image_and_tells_white_from_trace_independent_band_noise():
+    from scipy.signal import butter, sosfiltfilt
+    from skimage.restoration import estimate_sigma
+
+    from seisfuse.models.blocks import NoiseLevel
+
+    rng = np.random.default_rng(3)
+    t = np.linspace(0, 1, 128)[:, None]
+    signal = 0.5 + 0.2 * np.sin(2 * np.pi * 12 * t) * np.ones((1, 96))  # laterally continuous reflectors
+    white = signal + 0.05 * rng.standard_normal(signal.shape)
+    levels = NoiseLevel()(torch.from_numpy(white).float()[None, None])[0].numpy()
+    assert levels[0] == pytest.approx(estimate_sigma(white), rel=0.1) and levels[0] == pytest.approx(0.05, rel=0.1)
+    assert levels[1] == pytest.approx(0.05, rel=0.15), "adjacent traces see all of trace-independent noise"
+    band = sosfiltfilt(butter(4, [0.05, 0.2], btype="band", output="sos"), rng.standard_normal(signal.shape), axis=0)
+    noisy = signal + 0.05 * band / band.std()
+    diag, traces, _ = NoiseLevel()(torch.from_numpy(noisy).float()[None, None])[0].numpy()
+    assert traces > 3 * diag, "band-limited noise: the finest (white) detail misses most of it, trace differences do not"
+    dead = torch.from_numpy(white).float()[None, None].clone()
+    dead[..., :, ::2] = 0
+    assert float(NoiseLevel()(dead)[0, 0]) > 0, "zeros (dead traces, padding) are left out of the medians"

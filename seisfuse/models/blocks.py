@@ -166,6 +166,41 @@ class DeformConvBlock(nn.Module):
         return out.to(x.dtype)
 
 
+class NoiseLevel(nn.Module):
+    """Noise-level maps estimated from the noisy input itself, as extra input channels (FFDNet's noise map).
+
+    Zhang, Zuo & Zhang, "FFDNet: Toward a Fast and Flexible Solution for CNN based Image Denoising",
+    IEEE TIP 2018, feed a noise-level map beside the image so that one network adapts its strength;
+    here the level is estimated per image, never given, by the robust median rule (Donoho &
+    Johnstone 1994: sigma = median |d| / 0.6745) on three kinds of differences d, whose ratios also
+    tell the noise's colour: the finest diagonal Haar detail (white noise), adjacent traces (noise
+    independent between traces, of any temporal band) and adjacent samples. Exact zeros (dead traces,
+    padding) are left out of the medians. Returns the (B, 3) levels (constant maps: expand them); they
+    are estimates of the data, so no gradient flows through them.
+    """
+
+    channels = 3
+
+    @staticmethod
+    def _level(d: Tensor) -> Tensor:
+        """median(|d|) / 0.6745 per image of (B, ...) differences, zeros excluded (0 when all are zero)."""
+        a = d.abs().flatten(1)
+        if a.shape[1] == 0:  # a section one sample or one trace wide has no such differences
+            return a.new_zeros(a.shape[0])
+        a = torch.where(a > 0, a, torch.full_like(a, float("nan")))
+        return torch.nan_to_num(a.nanmedian(dim=1).values, nan=0.0) / 0.6745
+
+    @torch.no_grad()
+    def forward(self, x: Tensor) -> Tensor:
+        x = x.float()
+        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+        q = x[..., :h, :w]
+        diag = 0.5 * (q[..., 0::2, 0::2] - q[..., 0::2, 1::2] - q[..., 1::2, 0::2] + q[..., 1::2, 1::2])
+        traces = (x[..., :, 1:] - x[..., :, :-1]) * (0.5 ** 0.5)
+        samples = (x[..., 1:, :] - x[..., :-1, :]) * (0.5 ** 0.5)
+        return torch.stack([self._level(d) for d in (diag, traces, samples)], dim=1)
+
+
 #: Attention modules by name, built by :func:`create_attn` (as timm's `create_attn`).
 ATTENTIONS = {"cbam": CBAM, "se": SEBlock, "none": None}
 

@@ -14,7 +14,14 @@ so where it sits decides the speed. Inputs of any H x W are padded (reflected) t
 multiple of the total downsampling and cropped back; `border` adds a reflected margin first,
 so that pixels near a section's edges (all of them in a section a few traces wide) see
 context like the interior's, not the zero padding of every convolution. With `scale: 1, levels: 1` the
-network keeps full resolution throughout (the original layout). Fusion rules: `concat` (learned), `add` and `l1` (feature
+network keeps full resolution throughout (the original layout). `levels: 3` adds a second, still coarser
+level (1/8 of the input with `scale: 2`, `deep_channels` wide) that holds the deformable conv, for a
+receptive field that spans the lateral continuity of reflectors. `noise_level: true` feeds the raw
+encoder three noise-level maps estimated from the raw section itself (`blocks.NoiseLevel`, FFDNet's
+noise-map input), so that one network adapts its strength to each section's noise. `refine: C` adds a
+full-resolution refinement (three 3x3 convs of C channels over the raw and edge sections and the
+network's output, its last layer zero at the start), which restores detail the half-resolution path
+cannot draw. Fusion rules: `concat` (learned), `add` and `l1` (feature
 addition and l1-norm activity weighting of DenseFuse, Li & Wu, IEEE TIP 2019), `asff`
 (softmax spatial weights over the two sources, after Liu et al., "Learning Spatial
 Fusion for Single-Shot Object Detection", 2019). With `skip: average` the decoder
@@ -32,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seisfuse.models.blocks import ATTENTIONS, DeformConvBlock, DenseBlock, create_attn
+from seisfuse.models.blocks import ATTENTIONS, DeformConvBlock, DenseBlock, NoiseLevel, create_attn
 from seisfuse.settings import from_mapping
 
 FUSION_RULES = ("concat", "add", "l1", "asff")
@@ -59,10 +66,13 @@ class FusionConfig:
     decoder_channels: list[int] = field(default_factory=lambda: [32, 16])
     skip: str = "average"
     scale: int = 1  # 2: pixel-unshuffle stem and pixel-shuffle head, the network works at half resolution
-    levels: int = 1  # 2: a coarser U-Net level that holds the deformable conv
+    levels: int = 1  # 2: a coarser U-Net level that holds the deformable conv; 3: two, the deformable conv in the deeper
     fused_channels: int | None = None  # width after the 1x1 reduce (None: deform_channels)
     level_channels: int = 48  # width of the coarser level
-    level_blocks: int = 2  # 3x3 convs at the coarser level
+    level_blocks: int = 2  # 3x3 convs at the coarser level (and at the deeper one with levels 3)
+    deep_channels: int = 64  # width of the deepest level with levels 3
+    noise_level: bool = False  # estimated noise-level maps as extra inputs of the raw encoder (FFDNet)
+    refine: int = 0  # channels of the full-resolution refinement (0: none)
     border: int = 0  # pixels of reflected margin around the input, cropped off the output
 
     def __post_init__(self) -> None:
@@ -79,8 +89,10 @@ class FusionConfig:
             raise ValueError("net.deform_channels must be divisible by net.offset_groups")
         if self.scale not in (1, 2):
             raise ValueError(f"net.scale must be 1 or 2, got {self.scale}")
-        if self.levels not in (1, 2):
-            raise ValueError(f"net.levels must be 1 or 2, got {self.levels}")
+        if self.levels not in (1, 2, 3):
+            raise ValueError(f"net.levels must be 1, 2 or 3, got {self.levels}")
+        if self.refine < 0 or self.deep_channels < 1:
+            raise ValueError("net.refine must be >= 0 and net.deep_channels >= 1")
         if self.border < 0:
             raise ValueError(f"net.border must be >= 0, got {self.border}")
         if self.level_channels < 1 or self.level_blocks < 0 or (self.fused_channels is not None and self.fused_channels < 1):
@@ -89,7 +101,7 @@ class FusionConfig:
     @property
     def multiple(self) -> int:
         """Inputs are padded to a multiple of this many pixels (the total downsampling)."""
-        return self.scale * (2 if self.levels == 2 else 1)
+        return self.scale * 2 ** (self.levels - 1)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> FusionConfig:
@@ -99,6 +111,17 @@ class FusionConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for checkpoints and W&B."""
         return asdict(self)
+
+
+def _logit(x: Tensor) -> Tensor:
+    """logit of x kept away from 0 and 1."""
+    return torch.logit(x.clamp(_EPS, 1 - _EPS))
+
+
+def _convs(channels: int, blocks: int) -> nn.Sequential:
+    """blocks x (3x3 conv, ReLU) of a fixed width."""
+    return nn.Sequential(*[m for _ in range(blocks) for m in (nn.Conv2d(channels, channels, 3, padding=1),
+                                                              nn.ReLU(inplace=True))])
 
 
 def reflect_pad(x: Tensor, left: int, right: int, top: int, bottom: int) -> Tensor:
@@ -116,11 +139,11 @@ def reflect_pad(x: Tensor, left: int, right: int, top: int, bottom: int) -> Tens
 class Encoder(nn.Module):
     """Stem 3x3 conv, then a dense block (or two plain convs of the same output width)."""
 
-    def __init__(self, cfg: FusionConfig) -> None:
+    def __init__(self, cfg: FusionConfig, extra: int = 0) -> None:
         super().__init__()
         c = cfg.base_channels
         unshuffle = [nn.PixelUnshuffle(cfg.scale)] if cfg.scale > 1 else []
-        self.stem = nn.Sequential(*unshuffle, nn.Conv2d(cfg.scale ** 2, c, 3, padding=1), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(*unshuffle, nn.Conv2d(cfg.scale ** 2 + extra, c, 3, padding=1), nn.ReLU(inplace=True))
         if cfg.dense:
             block = DenseBlock(c, cfg.growth, cfg.dense_layers, cfg.bottleneck)
             self.body, self.out_channels = block, block.out_channels
@@ -130,8 +153,13 @@ class Encoder(nn.Module):
                                       nn.Conv2d(out, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(inplace=True))
             self.out_channels = out
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.body(self.stem(x))
+    def forward(self, x: Tensor, levels: Tensor | None = None) -> Tensor:
+        """Encode x; levels (B, K) are appended as constant maps after the pixel-unshuffle."""
+        for m in self.stem:
+            if levels is not None and isinstance(m, nn.Conv2d):
+                x = torch.cat([x, levels[:, :, None, None].to(x.dtype).expand(-1, -1, *x.shape[-2:])], dim=1)
+            x = m(x)
+        return self.body(x)
 
 
 class FusionRule(nn.Module):
@@ -171,8 +199,10 @@ class FusionNet(nn.Module):
         super().__init__()
         cfg = config if isinstance(config, FusionConfig) else FusionConfig.from_dict(config)
         self.config = cfg
-        self.encoder_raw = Encoder(cfg)
-        self.encoder_edge = self.encoder_raw if cfg.shared_encoder else Encoder(cfg)
+        extra = NoiseLevel.channels if cfg.noise_level else 0
+        self.noise_level = NoiseLevel() if cfg.noise_level else None
+        self.encoder_raw = Encoder(cfg, extra)
+        self.encoder_edge = self.encoder_raw if cfg.shared_encoder else Encoder(cfg, extra)
         c = self.encoder_raw.out_channels
         self.rule = FusionRule(cfg.fusion, c)
         fused_c = self.rule.out_channels
@@ -185,12 +215,17 @@ class FusionNet(nn.Module):
             prev = w
         else:
             q = cfg.level_channels
+            deep = q if cfg.levels == 2 else cfg.deep_channels  # the level that holds the deformable conv
             self.down = nn.Sequential(nn.Conv2d(w, q, 3, stride=2, padding=1), nn.ReLU(inplace=True))
             dcn = DeformConvBlock(d, d, 3, cfg.offset_groups) if cfg.deform else nn.Conv2d(d, d, 3, padding=1)
-            self.align = nn.Sequential(nn.Conv2d(q, d, 1), nn.ReLU(inplace=True), dcn, nn.ReLU(inplace=True),
-                                       nn.Conv2d(d, q, 1))
-            self.level = nn.Sequential(*[m for _ in range(cfg.level_blocks)
-                                         for m in (nn.Conv2d(q, q, 3, padding=1), nn.ReLU(inplace=True))])
+            self.align = nn.Sequential(nn.Conv2d(deep, d, 1), nn.ReLU(inplace=True), dcn, nn.ReLU(inplace=True),
+                                       nn.Conv2d(d, deep, 1))
+            self.level = _convs(q, cfg.level_blocks)
+            if cfg.levels == 3:
+                self.down2 = nn.Sequential(nn.Conv2d(q, deep, 3, stride=2, padding=1), nn.ReLU(inplace=True))
+                self.level2 = _convs(deep, cfg.level_blocks)
+                self.up2 = nn.Sequential(nn.Conv2d(deep, 4 * q, 1), nn.PixelShuffle(2))
+                self.merge = nn.Sequential(nn.Conv2d(2 * q, q, 3, padding=1), nn.ReLU(inplace=True))
             self.up = nn.Sequential(nn.Conv2d(q, 4 * w, 1), nn.PixelShuffle(2))
             prev = 2 * w
         layers: list[nn.Module] = []
@@ -203,6 +238,13 @@ class FusionNet(nn.Module):
         if cfg.skip != "none":  # start exactly at the skip image
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
+        self.refine = None
+        if cfg.refine:  # full resolution: raw, edge and the fused section in, a correction in logit space out
+            r = cfg.refine
+            self.refine = nn.Sequential(nn.Conv2d(3, r, 3, padding=1), nn.ReLU(inplace=True),
+                                        nn.Conv2d(r, r, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(r, 1, 3, padding=1))
+            nn.init.zeros_(self.refine[-1].weight)
+            nn.init.zeros_(self.refine[-1].bias)
 
     def _pad(self, x: Tensor) -> Tensor:
         """x with the reflected border margin, then padded at the bottom and right to the total downsampling."""
@@ -215,18 +257,30 @@ class FusionNet(nn.Module):
         if raw.shape != edge.shape or raw.dim() != 4 or raw.shape[1] != 1:
             raise ValueError(f"raw and edge must both be (B, 1, H, W), got {tuple(raw.shape)} and {tuple(edge.shape)}")
         h, w, b = raw.shape[-2], raw.shape[-1], self.config.border
+        levels = self.noise_level(raw) if self.noise_level is not None else None
         r, e = self._pad(raw), self._pad(edge)
-        f = self.reduce(self.attention(self.rule(self.encoder_raw(r), self.encoder_edge(e))))
+        f = self.reduce(self.attention(self.rule(self.encoder_raw(r, levels), self.encoder_edge(e, levels))))
         if self.config.levels == 1:
             f = F.relu(self.align(f))
         else:
-            g = self.level(F.relu(self.align(self.down(f))))
-            f = torch.cat([f, self.up(g)], dim=1)
+            f = torch.cat([f, self.up(self._coarse(self.down(f)))], dim=1)
         delta = self.shuffle(self.head(self.decoder(f)))[..., b:b + h, b:b + w]
         if self.config.skip == "none":
-            return torch.sigmoid(delta)
-        base = 0.5 * (raw + edge) if self.config.skip == "average" else raw
-        return torch.sigmoid(torch.logit(base.clamp(_EPS, 1 - _EPS)) + delta)
+            out = torch.sigmoid(delta)
+        else:
+            base = 0.5 * (raw + edge) if self.config.skip == "average" else raw
+            out = torch.sigmoid(_logit(base) + delta)
+        if self.refine is None:
+            return out
+        return torch.sigmoid(_logit(out) + self.refine(torch.cat([raw, edge, out], dim=1).to(out.dtype)))
+
+    def _coarse(self, g: Tensor) -> Tensor:
+        """The coarser levels of the U-Net, from features at 1/2 of the fused ones to the same resolution."""
+        if self.config.levels == 2:
+            return self.level(F.relu(self.align(g)))
+        g = self.level(g)
+        deep = self.level2(F.relu(self.align(self.down2(g))))
+        return self.merge(torch.cat([g, self.up2(deep)], dim=1))
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters split into 'offset' (deformable-conv offset predictors) and 'base' (the rest)."""
