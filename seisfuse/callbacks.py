@@ -142,8 +142,11 @@ class PlainProgress(pl.Callback):
         loss = trainer.callback_metrics.get("train/loss")
         rate = self._steps / max(time.perf_counter() - self._since, 1e-9)
         total = int(trainer.estimated_stepping_batches) if trainer.max_steps != 0 else 0
+        left = (total - trainer.global_step) / rate if 0 < trainer.global_step < total else 0.0
+        eta = f", ETA {int(left // 3600)}:{int(left % 3600 // 60):02d}:{int(left % 60):02d}" if left else ""
         print(f"epoch {trainer.current_epoch} step {trainer.global_step}/{total}"
-              + (f" train/loss {float(loss):.4f}" if loss is not None else "") + f" ({rate:.2f} steps/s)", flush=True)
+              + (f" train/loss {float(loss):.4f}" if loss is not None else "") + f" ({rate:.2f} steps/s{eta})",
+              flush=True)
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:

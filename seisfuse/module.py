@@ -100,9 +100,8 @@ class FusionModule(pl.LightningModule):
         self.branch_settings = settings
         self.net = FusionNet(net_cfg)
         self.loss_fn = FusionLoss(loss_cfg, patch_size=patch_size)
-        self.metrics = torch.nn.ModuleDict({
-            name.replace("/", "_"): MeanMetric() for stage in ("val", "test")
-            for name in (*SOURCE_METRICS, "ssim_clean", "psnr_clean", "score") for name in [f"{stage}/{name}"]})
+        self.metrics = torch.nn.ModuleDict({f"{stage}_{name}": MeanMetric() for stage in ("val", "test")
+                                            for name in (*SOURCE_METRICS, "ssim_clean", "psnr_clean", "score")})
 
     def forward(self, raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
         return self.net(raw, edge)

@@ -165,7 +165,7 @@ def test_ddp_two_processes_on_cpu(survey, workdir):
     """Lightning's own launcher re-runs the command for rank 1; gloo on CPU."""
     seisfuse = Path(sys.executable).parent / "seisfuse"
     cmd = [str(seisfuse), *fit_args(survey, "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.logger=false",
-                                    "--trainer.limit_train_batches=3", "--experiment=ddp")]
+                                    "--trainer.limit_train_batches=3", "--experiment=ddp", "--verbose")]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=SLOW_LIMIT_S, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -189,6 +189,13 @@ def test_train_sh_locally_and_under_slurm_with_requeue(survey, workdir):
                            cwd=workdir, env=_script_env(workdir), timeout=SLOW_LIMIT_S)
     assert local.returncode == 0, local.stderr[-2000:]
     assert "wandb sync runs/sh/" in local.stderr
+    # without W&B offline folders too (the script used to end on a failing test and exit 1 after a good fit)
+    plain = subprocess.run(["bash", str(script), str(DEFAULT), *overrides, "--trainer.logger=false"],
+                           capture_output=True, text=True, cwd=workdir, env=_script_env(workdir), timeout=SLOW_LIMIT_S)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    failing = subprocess.run(["bash", str(script), str(DEFAULT), *overrides, "--data.stride=0"], capture_output=True,
+                             text=True, cwd=workdir, env=_script_env(workdir), timeout=SLOW_LIMIT_S)
+    assert failing.returncode == 2 and "--data.stride" in failing.stderr, "the script exits with fit's own status"
     # sbatch's environment, with an srun that just runs the task: the job id names the run and the W&B run
     (workdir / "bin").mkdir()
     (workdir / "bin" / "srun").write_text('#!/bin/bash\nwhile [[ "$1" == --* ]]; do shift; done\nexec "$@"\n')
