@@ -51,6 +51,35 @@ def markdown(case: benchmark.Case) -> str:
     return "\n".join(lines)
 
 
+def compact(cases: list[benchmark.Case]) -> str:
+    """One markdown row per case: SSIM / PSNR of the input, the model, f-x deconvolution, BM3D (both), the best
+    single OpenCV filter (tuned) and the BM3D oracle; fault contrast of input / model / BM3D / clean where known."""
+    head = ["case", "input", "**seisfuse**", "fxdecon", "bm3d", "bm3d-psd", "best filter", "bm3d oracle"]
+    faults = any("fault_contrast" in c.rows[c.model] for c in cases)
+    if faults:
+        head.append("fault contrast: input / seisfuse / bm3d-psd / clean")
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for c in cases:
+        def cell(row: str | None, c: benchmark.Case = c) -> str:
+            r = c.rows.get(row) if row else None
+            return "" if r is None else f"{r['SSIM']:.3f} / {r['PSNR']:.2f}"
+        filters = [k for k in c.rows if k.split(" ")[0] in ("gaussian", "median", "bilateral") and "tuned" in k]
+        best_filter = max(filters, key=lambda k: c.rows[k]["SSIM"]) if filters else None
+        mine = c.rows[c.model]
+        won = all(mine[m] > r[m] for r in c.contenders().values() for m in ("SSIM", "PSNR"))
+        model_cell = f"**{cell(c.model)}**" if won else cell(c.model)
+        row = [f"{c.file} {c.noise} {c.ratio:g}", cell(benchmark.INPUT), model_cell, cell("fxdecon (tuned)"),
+               cell("bm3d (tuned)"), cell("bm3d-psd (tuned)"),
+               cell(best_filter) + (f" ({best_filter.split(' ')[0]})" if best_filter else ""),
+               cell("bm3d (oracle: true noise spectrum)")]
+        if faults:
+            fc = [c.rows.get(k, {}).get("fault_contrast", float("nan")) for k in
+                  (benchmark.INPUT, c.model, "bm3d-psd (tuned)", "clean (reference)")]
+            row.append(" / ".join("" if not math.isfinite(v) else f"{v:.3f}" for v in fc))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def misses(cases: list[benchmark.Case]) -> list[str]:
     """Every case where the model does not beat a row a user could run, on SSIM or PSNR, or loses fault contrast."""
     out = []
@@ -107,6 +136,11 @@ def main() -> None:
         sys.stdout.flush()
     summary = benchmark.summary(cases)
     missed = misses(cases)
+    print("### compact (README)\n")
+    synthetic = [c for c in cases if c.file in benchmark.HELD_OUT]
+    print(compact(synthetic) + "\n")
+    if len(synthetic) < len(cases):
+        print(compact([c for c in cases if c.file not in benchmark.HELD_OUT]) + "\n")
     print("### summary\n")
     print(json.dumps(summary, indent=1))
     print(f"\nspeed: {speed(cases)}")
