@@ -84,15 +84,6 @@ class Branches:
         raw = self.normalizer.forward(section)
         return raw, self.pipeline(raw)
 
-    def pair_in_region(self, read: WindowReader, shape: tuple[int, int], y0: int, y1: int, x0: int,
-                       x1: int) -> tuple[np.ndarray, np.ndarray]:
-        """(raw, edge) of section rows y0:y1, columns x0:x1, reading only that region plus the pipeline's halo.
-
-        Bit-identical to cropping :meth:`pair` of the whole section (shape = the section's shape).
-        """
-        window, origin = self.window_in_region(read, shape, y0, y1, x0, x1)
-        return self.pair_of_window(window, origin, y0, y1, x0, x1)
-
     def window_in_region(self, read: WindowReader, shape: tuple[int, int], y0: int, y1: int, x0: int,
                          x1: int) -> tuple[np.ndarray, tuple[int, int]]:
         """The normalized window the region [y0:y1, x0:x1] needs (the region plus the halo) and its origin."""

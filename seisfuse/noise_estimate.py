@@ -1,7 +1,8 @@
 """Estimates of the noise in a section from the section alone: its level and its spectrum.
 
 No clean reference is used anywhere here; these are what a careful user of a classical
-denoiser (and the network's noise-level input) can know about a real section.
+denoiser can know about a real section (the network's own noise-level input, estimated on
+the device by the same median rule, is `seisfuse.models.blocks.NoiseLevel`).
 
 * :func:`estimate_sigma`: the standard deviation of white noise, Donoho's robust median
   estimator on the finest diagonal wavelet sub-band (Donoho & Johnstone 1994; the same
@@ -63,7 +64,3 @@ def estimate_psd(section: np.ndarray, smooth_bins: int = 5) -> np.ndarray:
     x = np.asarray(section)
     return np.repeat(temporal_noise_spectrum(x, smooth_bins)[:, None] * x.shape[1], x.shape[1], axis=1)
 
-
-def noise_map(section: np.ndarray) -> np.ndarray:
-    """A constant map of the estimated white-noise level, the shape of the section (FFDNet's noise-level input)."""
-    return np.full(np.shape(section), estimate_sigma(section), dtype=np.float32)

@@ -91,14 +91,26 @@ class PatchDataset(Dataset):
             x0 = min(max(x0 + dx, int(row["x_lo"])), int(row["x_hi"]) - self.patch)
         return f, axis, k, y0, x0
 
-    def pair(self, f: int, axis: str, k: int, y0: int, x0: int) -> tuple[np.ndarray, np.ndarray]:
-        """Normalized raw patch and its edge branch (computed with halo)."""
+    def window(self, f: int, axis: str, k: int, y0: int, x0: int) -> tuple[np.ndarray, tuple[int, int]]:
+        """The normalized window of one patch with the edge branch's halo (inside the section), and its origin."""
         src, p = self.files[f], self.patch
 
         def read(ya: int, yb: int, xa: int, xb: int) -> np.ndarray:
             return src.read(axis, k, ya, yb, xa, xb)
 
-        return src.branches.pair_in_region(read, src.shape(axis), y0, y0 + p, x0, x0 + p)
+        return src.branches.window_in_region(read, src.shape(axis), y0, y0 + p, x0, x0 + p)
+
+    def tensors(self, arrays: list[np.ndarray]) -> list[torch.Tensor]:
+        """(1, H, W) float32 tensors of the arrays, all flipped left-right together when a training flip is drawn."""
+        if self.flip and bool(torch.randint(0, 2, ()).item()):
+            arrays = [a[:, ::-1] for a in arrays]
+        return [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None] for a in arrays]
+
+    def pair(self, f: int, axis: str, k: int, y0: int, x0: int) -> tuple[np.ndarray, np.ndarray]:
+        """Normalized raw patch and its edge branch, computed with halo: bit-identical to cropping the whole
+        section's pair, reading only the patch and the halo."""
+        p = self.patch
+        return self.files[f].branches.pair_of_window(*self.window(f, axis, k, y0, x0), y0, y0 + p, x0, x0 + p)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         f, axis, k, y0, x0 = self.position(i)
@@ -125,11 +137,7 @@ class BlindSpotPatches(PatchDataset):
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(masked raw, its edge branch, unmasked raw: the target, hidden-pixel mask) of one patch."""
         src, p = self.files[f], self.patch
-
-        def read(ya: int, yb: int, xa: int, xb: int) -> np.ndarray:
-            return src.read(axis, k, ya, yb, xa, xb)
-
-        window, (ya, xa) = src.branches.window_in_region(read, src.shape(axis), y0, y0 + p, x0, x0 + p)
+        window, (ya, xa) = self.window(f, axis, k, y0, x0)
         masking = draw_masking(window.shape, (y0 - ya, x0 - xa), p, self.blindspot, rng)
         raw, edge = src.branches.pair_of_window(apply_masking(window, masking), (ya, xa), y0, y0 + p, x0, x0 + p)
         target = window[y0 - ya: y0 - ya + p, x0 - xa: x0 - xa + p]
@@ -138,10 +146,7 @@ class BlindSpotPatches(PatchDataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         f, axis, k, y0, x0 = self.position(i)
         rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
-        arrays = list(self.masked_pair(f, axis, k, y0, x0, rng))
-        if self.flip and bool(torch.randint(0, 2, ()).item()):
-            arrays = [a[:, ::-1] for a in arrays]
-        raw, edge, target, hidden = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None] for a in arrays)
+        raw, edge, target, hidden = self.tensors(list(self.masked_pair(f, axis, k, y0, x0, rng)))
         return {"raw": raw, "edge": edge, "target": target, "mask": hidden,
                 "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}
 
@@ -170,19 +175,11 @@ class NoisierPatches(PatchDataset):
         f, axis, k, y0, x0 = self.position(i)
         src, p = self.files[f], self.patch
         rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
-
-        def read(ya: int, yb: int, xa: int, xb: int) -> np.ndarray:
-            return src.read(axis, k, ya, yb, xa, xb)
-
-        window, origin = src.branches.window_in_region(read, src.shape(axis), y0, y0 + p, x0, x0 + p)
+        window, origin = self.window(f, axis, k, y0, x0)
         noisier = window + draw_noise(window.shape, self.psd(f), self.noisier.ratio, rng)
         raw, edge = src.branches.pair_of_window(np.clip(noisier, 0.0, 1.0), origin, y0, y0 + p, x0, x0 + p)
         target, target_edge = src.branches.pair_of_window(window, origin, y0, y0 + p, x0, x0 + p)
-        arrays = [raw, edge, target, target_edge]
-        if self.flip and bool(torch.randint(0, 2, ()).item()):
-            arrays = [a[:, ::-1] for a in arrays]
-        raw, edge, target, target_edge = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
-                                          for a in arrays)
+        raw, edge, target, target_edge = self.tensors([raw, edge, target, target_edge])
         return {"raw": raw, "edge": edge, "clean": target, "clean_edge": target_edge, "fault": torch.zeros_like(raw),
                 "target": target, "mask": torch.zeros_like(raw), "has_clean": torch.tensor(False),
                 "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}

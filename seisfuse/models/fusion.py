@@ -16,8 +16,8 @@ so that pixels near a section's edges (all of them in a section a few traces wid
 context like the interior's, not the zero padding of every convolution. With `scale: 1, levels: 1` the
 network keeps full resolution throughout (the original layout). `levels: 3` adds a second, still coarser
 level (1/8 of the input with `scale: 2`, `deep_channels` wide) that holds the deformable conv, for a
-receptive field that spans the lateral continuity of reflectors. `noise_level: true` feeds the raw
-encoder three noise-level maps estimated from the raw section itself (`blocks.NoiseLevel`, FFDNet's
+receptive field that spans the lateral continuity of reflectors. `noise_level: true` feeds both
+encoders three noise-level maps estimated from the raw section itself (`blocks.NoiseLevel`, FFDNet's
 noise-map input), so that one network adapts its strength to each section's noise. `refine: C` adds a
 full-resolution refinement (three 3x3 convs of C channels over the raw and edge sections and the
 network's output, its last layer zero at the start), which restores detail the half-resolution path
