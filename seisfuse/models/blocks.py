@@ -188,6 +188,7 @@ class NoiseLevel(nn.Module):
         if a.shape[1] == 0:  # a section one sample or one trace wide has no such differences
             return a.new_zeros(a.shape[0])
         a = torch.where(a > 0, a, torch.full_like(a, float("nan")))
+        # 0.6745 as trained (noise_estimate.MAD_TO_SIGMA rounded): changing it would shift the shipped model
         return torch.nan_to_num(a.nanmedian(dim=1).values, nan=0.0) / 0.6745
 
     @torch.no_grad()
