@@ -45,7 +45,7 @@ if [ -f "$REAL" ]; then
   python - "$REAL" <<'PY'
 import sys
 from pathlib import Path
-from seisfuse.benchmark import noisy_copy
+from seisfuse.evaluation.benchmark import noisy_copy
 noisy_copy(sys.argv[1], Path("data/demo_line_noisy.sgy"), "white", 0.5, seed=0)
 PY
   ADAPT="runs/adapt/demo-$(date +%Y%m%d-%H%M%S)"

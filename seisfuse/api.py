@@ -9,7 +9,7 @@
 `Model.fuse` normalizes and builds the edge branch exactly as `seisfuse predict` does:
 for data opened with `open_segy` the clip comes from the whole file (the same trace sample
 predict uses); for other arrays from the array itself (`clip=` sets it). Sections larger
-than a tile are fused in overlapping tiles (`seisfuse.tiles.Tiling`), as predict does.
+than a tile are fused in overlapping tiles (`seisfuse.inference.tiles.Tiling`), as predict does.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import torch
 
 from seisfuse.branches import Branches, BranchSettings, fit_normalizer
 from seisfuse.errors import SeisfuseError
-from seisfuse.fusers import Fuser, load_fuser
+from seisfuse.inference.fusers import Fuser, load_fuser
+from seisfuse.inference.tiles import DEFAULT_TILING, Tiling
 from seisfuse.normalize import Normalizer, normalizer_from_traces
 from seisfuse.segy import HeaderBytes, header_bytes_from, open_volume
 from seisfuse.segy.dataset import SOURCE_ATTR, VERTICAL_DIMS, open_dataset, write_like
-from seisfuse.tiles import DEFAULT_TILING, Tiling
 
 
 class Model:

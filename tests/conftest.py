@@ -114,7 +114,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def synth_segy(path: Path, **knobs) -> Path:
     """A synthetic survey (its noisy volume) written as SEG-Y by synth's own writer; knobs are SynthConfig's."""
-    from seisfuse.synth import SynthConfig, make_survey, write_volume
+    from seisfuse.synth.survey import SynthConfig, make_survey, write_volume
 
     cfg = SynthConfig(**knobs)
     write_volume(path, make_survey(cfg).seismic, cfg)

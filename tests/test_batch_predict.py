@@ -69,7 +69,7 @@ def test_predict_and_baseline_print_no_lightning_chatter(trained, tmp_path, run_
         assert code == 0, err
         assert "Tip" not in out + err and "GPU available" not in out + err and "Warning" not in err
     assert "lightning" not in subprocess.run(
-        [sys.executable, "-c", "import sys, seisfuse.predict, seisfuse.weights; print(' '.join(sys.modules))"],
+        [sys.executable, "-c", "import sys, seisfuse.inference.predict, seisfuse.inference.weights; print(' '.join(sys.modules))"],
         capture_output=True, text=True).stdout.split(), "the one-device predict path imports no Lightning"
 
 

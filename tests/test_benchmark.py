@@ -7,9 +7,9 @@ import json
 import numpy as np
 from conftest import REALDATA, synth_segy, trace_headers
 
-from seisfuse.benchmark import noisy_copy
-from seisfuse.noise import signal_rms
+from seisfuse.evaluation.benchmark import noisy_copy
 from seisfuse.segy import open_volume
+from seisfuse.synth.noise import signal_rms
 
 
 def test_noisy_copy_has_the_ratio_and_the_headers(tmp_path):
@@ -51,9 +51,9 @@ def test_benchmark_scores_a_perfect_fusion_as_perfect(tmp_path, monkeypatch):
     """The scoring is real: a 'model' returning the original gets SSIM 1 and beats every row."""
     import torch
 
-    from seisfuse import benchmark
     from seisfuse.branches import BranchSettings
-    from seisfuse.fusers import Fuser
+    from seisfuse.evaluation import benchmark
+    from seisfuse.inference.fusers import Fuser
 
     src = tmp_path / "real.sgy"
     synth_segy(src, inlines=2, crosslines=48, samples=64, faults=1, noise=0.0, seed=9)

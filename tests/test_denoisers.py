@@ -8,10 +8,10 @@ from scipy.ndimage import convolve1d
 
 from seisfuse import denoisers
 from seisfuse.denoisers import filters
+from seisfuse.denoisers.estimate import estimate_psd, estimate_sigma, temporal_noise_spectrum
 from seisfuse.denoisers.fxdecon import fxdecon
 from seisfuse.edges import build_op
-from seisfuse.noise_estimate import estimate_psd, estimate_sigma, temporal_noise_spectrum
-from seisfuse.synth import ricker
+from seisfuse.synth.survey import ricker
 
 
 def plane_waves(nt: int = 256, nx: int = 64, dips: tuple[float, ...] = (0.7, -0.3)) -> np.ndarray:
@@ -63,7 +63,7 @@ def test_sigma_estimate_matches_scikit_image_and_the_truth():
 
 def test_noise_spectrum_from_adjacent_traces_finds_band_limited_noise():
     """Noise independent between traces but band-limited in time: its spectrum is recovered; the signal is not."""
-    from seisfuse.noise import band_limited
+    from seisfuse.synth.noise import band_limited
 
     rng = np.random.default_rng(3)
     signal = plane_waves(256, 96, dips=(0.2, -0.1))
@@ -102,7 +102,7 @@ bm3d = pytest.importorskip("bm3d", reason="the baselines extra (bm3d) is not ins
 
 
 def test_bm3d_rows_use_estimated_noise_and_beat_the_input():
-    from seisfuse.metrics import ssim
+    from seisfuse.evaluation.metrics import ssim
 
     rng = np.random.default_rng(7)
     signal = plane_waves(128, 64)

@@ -13,8 +13,8 @@ from conftest import ROOT, synth_segy
 
 from seisfuse.branches import Branches, BranchSettings
 from seisfuse.data.blindspot import BlindSpot, apply_masking, draw_masking
+from seisfuse.evaluation.qc import amplitude_spectrum, bandwidth, field_qc, local_similarity, triangle_smooth
 from seisfuse.normalize import Normalizer
-from seisfuse.qc import amplitude_spectrum, bandwidth, field_qc, local_similarity, triangle_smooth
 
 
 # ---------------------------------------------------------------- blind-spot masking
@@ -39,8 +39,8 @@ def test_hidden_pixels_reach_the_network_through_neither_branch():
 
 def test_the_loss_has_no_gradient_through_a_hidden_pixels_value():
     """Masking done in torch with the same index maps: d loss / d input is exactly zero at every hidden pixel."""
-    from seisfuse.losses import FusionLoss, LossConfig
     from seisfuse.models import FusionNet
+    from seisfuse.training.losses import FusionLoss, LossConfig
 
     rng = np.random.default_rng(1)
     h = w = 48
@@ -134,10 +134,10 @@ def test_evaluate_without_clean_reports_leakage_and_spectra(trained, tmp_path, r
 @pytest.mark.slow
 def test_adapting_to_a_noisy_file_alone_lowers_the_error_against_its_held_back_clean_volume(trained, tmp_path, run_cli,
                                                                                             monkeypatch):
-    from seisfuse.fusers import load_fuser
-    from seisfuse.metrics import psnr
+    from seisfuse.evaluation.metrics import psnr
+    from seisfuse.inference.fusers import load_fuser
     from seisfuse.segy import open_volume
-    from seisfuse.synth import SynthConfig, make_survey, write_volume
+    from seisfuse.synth.survey import SynthConfig, make_survey, write_volume
 
     cfg = SynthConfig(inlines=1, crosslines=160, samples=160, faults=2, noise=0.6, seed=21, freq_hz=25)
     survey = make_survey(cfg)
@@ -156,7 +156,7 @@ def test_adapting_to_a_noisy_file_alone_lowers_the_error_against_its_held_back_c
 
     before = error_of(trained)
     start = tmp_path / "start.pt"
-    from seisfuse.weights import export
+    from seisfuse.inference.weights import export
 
     export(trained, start)
     monkeypatch.chdir(tmp_path)

@@ -10,10 +10,10 @@ import torch
 from skimage.metrics import structural_similarity
 from sklearn.metrics import mutual_info_score
 
-from seisfuse import metrics as m
-from seisfuse.fusion_rules import FUSION_RULES as BASELINES
-from seisfuse.fusion_rules import average, laplacian_pyramid, wavelet
-from seisfuse.losses import FusionLoss, LossConfig, fit_msssim_window
+from seisfuse.evaluation import metrics as m
+from seisfuse.models.classical import FUSION_RULES as BASELINES
+from seisfuse.models.classical import average, laplacian_pyramid, wavelet
+from seisfuse.training.losses import FusionLoss, LossConfig, fit_msssim_window
 
 RNG = np.random.default_rng(0)
 
@@ -270,7 +270,7 @@ def test_classical_filters_are_one_opencv_call_with_tuned_parameters():
 
     from seisfuse.denoisers import DENOISERS
     from seisfuse.errors import SettingError
-    from seisfuse.fusers import classical_method as method
+    from seisfuse.inference.fusers import classical_method as method
 
     tuned = {k: v.tuned for k, v in DENOISERS.items()}
     raw = smooth((40, 50), 15)

@@ -126,8 +126,8 @@ def test_vertical_axis_is_named_from_the_file_and_compare_draws_one_panel_per_vo
     import segyio
     from matplotlib.image import imread
 
+    from seisfuse.evaluation.views import View, view_extent
     from seisfuse.segy import open_volume
-    from seisfuse.views import View, view_extent
 
     data = cube(4, 12, 30, seed=2)
     time_file = write_segy(tmp_path / "t.sgy", data)

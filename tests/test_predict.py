@@ -16,11 +16,11 @@ import torch
 from conftest import SLOW_LIMIT_S, cube, slurm_job_id, synth_segy, trace_headers, write_segy
 from matplotlib.image import imread
 
-from seisfuse.fusers import baseline_fuser, load_fuser
-from seisfuse.predict import predict_volume
+from seisfuse.inference.fusers import baseline_fuser, load_fuser
+from seisfuse.inference.predict import predict_volume
+from seisfuse.inference.tiles import Tiling, blend_window, tile_starts, tiled
 from seisfuse.segy import open_volume
-from seisfuse.synth import SynthConfig, make_survey, write_volume
-from seisfuse.tiles import Tiling, blend_window, tile_starts, tiled
+from seisfuse.synth.survey import SynthConfig, make_survey, write_volume
 
 ROOT = Path(__file__).resolve().parents[1]
 SEISFUSE = str(Path(sys.executable).parent / "seisfuse")

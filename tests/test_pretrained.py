@@ -8,9 +8,9 @@ import torch
 from conftest import synth_segy
 
 import seisfuse
-from seisfuse.metrics import psnr, ssim
-from seisfuse.synth import SynthConfig, make_survey
-from seisfuse.weights import pretrained_path
+from seisfuse.evaluation.metrics import psnr, ssim
+from seisfuse.inference.weights import pretrained_path
+from seisfuse.synth.survey import SynthConfig, make_survey
 
 # a survey the training never drew (training surveys come from the config seed), white noise at SNR 3.3
 HELDOUT = SynthConfig(inlines=3, crosslines=96, samples=160, faults=2, noise=0.3, seed=4242)
@@ -59,7 +59,7 @@ def test_predict_without_a_checkpoint_uses_the_shipped_model(run_cli, tmp_path):
 
 
 def test_a_missing_weights_file_is_a_one_line_error(run_cli, tmp_path, monkeypatch):
-    monkeypatch.setattr("seisfuse.weights.pretrained_path", lambda: tmp_path / "gone.pt")
+    monkeypatch.setattr("seisfuse.inference.weights.pretrained_path", lambda: tmp_path / "gone.pt")
     synth_segy(tmp_path / "in.sgy", inlines=1, crosslines=8, samples=16, faults=0, seed=1)
     code, _, err = run_cli("predict", "--input", tmp_path / "in.sgy", "--output", tmp_path / "o.sgy")
     assert code != 0 and "pretrained weights are missing" in err and "Traceback" not in err

@@ -56,9 +56,9 @@ def test_a_fit_ends_with_the_benchmark_in_json_and_offline_wandb_tables(run_cli,
 
 def test_seisfuse_runs_prints_what_differs_ranks_by_score_and_draws(run_cli, workdir):
     survey = synth_segy(workdir / "s.sgy", inlines=24, crosslines=48, samples=64, faults=2, seed=5)
-    first = tiny_fit(run_cli, survey, "--experiment=abl", "--trainer.logger=seisfuse.tracking.CSVLogger",
+    first = tiny_fit(run_cli, survey, "--experiment=abl", "--trainer.logger=seisfuse.training.tracking.CSVLogger",
                      "--model.loss.w_l1=0.5")
-    second = tiny_fit(run_cli, survey, "--experiment=abl", "--trainer.logger=seisfuse.tracking.CSVLogger",
+    second = tiny_fit(run_cli, survey, "--experiment=abl", "--trainer.logger=seisfuse.training.tracking.CSVLogger",
                       "--model.loss.w_l1=2.0")
     assert first != second
     png = workdir / "runs.png"

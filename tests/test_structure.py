@@ -16,7 +16,7 @@ from seisfuse.errors import ConfigError, SettingError
 # ---------------------------------------------------------------- plan.py
 @pytest.mark.parametrize("world", [1, 2, 3, 5])
 def test_the_plan_gives_every_section_to_exactly_one_rank_in_numbered_groups(tmp_path, world):
-    from seisfuse.plan import PlannedFile, schedule, split_sections
+    from seisfuse.inference.plan import PlannedFile, schedule, split_sections
     from seisfuse.segy import open_volume
 
     paths = [synth_segy(tmp_path / f"f{i}.sgy", inlines=7 + i, crosslines=12, samples=32, seed=i) for i in range(2)]
@@ -75,7 +75,7 @@ def test_flags_name_library_arguments_and_config_keys():
 
 # ---------------------------------------------------------------- tracking
 def test_pinned_run_ids(tmp_path, monkeypatch):
-    from seisfuse.tracking import RUN_ID_FILE, pinned_run_id
+    from seisfuse.training.tracking import RUN_ID_FILE, pinned_run_id
 
     for var in ("WANDB_RUN_ID", "SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"):
         monkeypatch.delenv(var, raising=False)
@@ -92,8 +92,8 @@ def test_pinned_run_ids(tmp_path, monkeypatch):
 
 
 def test_an_export_without_a_wandb_run_logs_nothing(trained, tmp_path, monkeypatch):
-    from seisfuse.tracking import log_export, run_folder_of
-    from seisfuse.weights import export
+    from seisfuse.inference.weights import export
+    from seisfuse.training.tracking import log_export, run_folder_of
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     assert run_folder_of(trained) == trained.parent.parent
@@ -105,7 +105,7 @@ def test_an_export_without_a_wandb_run_logs_nothing(trained, tmp_path, monkeypat
 
 
 def test_the_csv_writer_keeps_an_earlier_history(tmp_path, monkeypatch):
-    from seisfuse.tracking import CSVLogger
+    from seisfuse.training.tracking import CSVLogger
 
     monkeypatch.setenv("SEISFUSE_RUN_DIR", str(tmp_path))
     first = CSVLogger()
@@ -123,8 +123,8 @@ def test_the_csv_writer_keeps_an_earlier_history(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- evaluate: classical rows, seconds
 def test_evaluate_scores_classical_rows_with_their_time(tmp_path):
     from seisfuse.branches import BranchSettings
-    from seisfuse.evaluate import classical_names, evaluate
-    from seisfuse.synth import SynthConfig, make_survey, write_volume
+    from seisfuse.evaluation.evaluate import classical_names, evaluate
+    from seisfuse.synth.survey import SynthConfig, make_survey, write_volume
 
     cfg = SynthConfig(inlines=4, crosslines=48, samples=64, faults=1, noise=0.5, seed=3)
     s = make_survey(cfg)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from seisfuse.segy import open_volume
-from seisfuse.synth import SynthConfig, make_survey, ricker
+from seisfuse.synth.survey import SynthConfig, make_survey, ricker
 
 
 def test_ricker_peak_and_zero_mean():
@@ -65,8 +65,8 @@ def test_cli_writes_three_volumes_with_same_geometry(tmp_path, run_cli):
 
 
 # ---------------------------------------------------------------- noise kinds, wavelet phase, single lines, ranges
-from seisfuse import noise as N  # noqa: E402
-from seisfuse.synth import SynthRanges  # noqa: E402
+from seisfuse.synth import noise as N  # noqa: E402
+from seisfuse.synth.survey import SynthRanges  # noqa: E402
 
 
 @pytest.mark.parametrize("kind", N.KINDS)

@@ -11,7 +11,7 @@ from seisfuse.branches import BranchSettings
 from seisfuse.data import SeismicDataModule
 from seisfuse.data.synthetic import EpochSampler, SyntheticData, SyntheticPatches, TrainingPatches
 from seisfuse.errors import SeisfuseError
-from seisfuse.synth import SynthRanges
+from seisfuse.synth.survey import SynthRanges
 
 P = 40
 

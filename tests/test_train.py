@@ -59,7 +59,7 @@ def test_fit_writes_checkpoint_with_everything_inference_needs(run_cli, survey, 
     assert list((run / "checkpoints").glob("best-*.ckpt"))
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["data"]["edges"] == hp["branches"]["edges"], "data.edges is linked into the model"
-    from seisfuse.module import FusionModule
+    from seisfuse.training.module import FusionModule
 
     model = FusionModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt", map_location="cpu")
     assert model.net.config.base_channels == 4
@@ -247,7 +247,7 @@ def test_validate_and_test_commands_score_a_checkpoint_in_their_own_runs(run_cli
 
 
 def test_sweep_trials_in_one_job_get_their_own_folders(monkeypatch):
-    from seisfuse.train import default_run_dir
+    from seisfuse.training.train import default_run_dir
 
     monkeypatch.delenv("SEISFUSE_RUN_DIR", raising=False)
     job = slurm_job_id()
@@ -280,7 +280,7 @@ def test_export_writes_weights_only_and_logs_a_model_artifact(run_cli, survey, w
     data = torch.load(out, weights_only=True)  # no pickled code inside
     assert data["kind"] == "seisfuse-weights" and data["branches"]["clip_percentile"] == 99.5
     assert out.stat().st_size < 200_000
-    from seisfuse.weights import load_model_file
+    from seisfuse.inference.weights import load_model_file
 
     model = load_model_file(out)
     ckpt_model = load_model_file(run / "checkpoints" / "last.ckpt")
@@ -330,8 +330,8 @@ def test_fit_on_synthetic_data_against_clean_references(run_cli, workdir):
 
 
 def test_fine_tune_starts_from_given_weights_and_refuses_other_edges(run_cli, survey, workdir, trained):
-    from seisfuse.module import FusionModule
-    from seisfuse.weights import export, load_model_file
+    from seisfuse.inference.weights import export, load_model_file
+    from seisfuse.training.module import FusionModule
 
     weights = workdir / "start.pt"
     export(trained, weights)

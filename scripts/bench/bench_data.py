@@ -24,9 +24,9 @@ import yaml
 from seisfuse.branches import BranchSettings
 from seisfuse.data import SeismicDataModule
 from seisfuse.data.synthetic import SyntheticData, SyntheticPatches
-from seisfuse.losses import FusionLoss
 from seisfuse.models import FusionNet
-from seisfuse.synth import SynthConfig, make_survey, write_volume
+from seisfuse.synth.survey import SynthConfig, make_survey, write_volume
+from seisfuse.training.losses import FusionLoss
 
 ROOT = Path(__file__).resolve().parents[2]
 

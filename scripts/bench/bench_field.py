@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from seisfuse import benchmark, denoisers
+from seisfuse import denoisers
 from seisfuse.branches import fit_normalizer
-from seisfuse.fusers import load_fuser
-from seisfuse.predict import PredictOptions, Predictor
-from seisfuse.qc import field_qc
+from seisfuse.evaluation import benchmark
+from seisfuse.evaluation.qc import field_qc
+from seisfuse.inference.fusers import load_fuser
+from seisfuse.inference.predict import PredictOptions, Predictor
 from seisfuse.segy import open_volume
-from seisfuse.train import run_lightning_cli
+from seisfuse.training.train import run_lightning_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 REALDATA = ROOT.parent / "shared" / "realdata"
@@ -112,8 +113,8 @@ def field_checks(lines: list[Path], work: Path, extra: list[str], panels: Path |
                   f"(input {c['band_6db_in_low_hz']:.0f}-{c['band_6db_in_high_hz']:.0f})", flush=True)
         if panels is not None:
             panels.mkdir(parents=True, exist_ok=True)
-            from seisfuse.qc import local_similarity
-            from seisfuse.viz import Extent, qc_figure, save_png
+            from seisfuse.evaluation.qc import local_similarity
+            from seisfuse.evaluation.viz import Extent, qc_figure, save_png
 
             sim = {k: local_similarity(raw - v, v - 0.5) for k, v in outputs.items()}
             extent = Extent("trace", 0, raw.shape[1], "time (ms)", 0, dt * (raw.shape[0] - 1))

@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 import yaml
 
-from seisfuse.losses import FusionLoss
 from seisfuse.models import FusionConfig, FusionNet
+from seisfuse.training.losses import FusionLoss
 
 ROOT = Path(__file__).resolve().parents[2]
 

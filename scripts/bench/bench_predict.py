@@ -26,19 +26,19 @@ import torch
 import yaml
 
 from seisfuse.branches import Branches, BranchSettings, fit_normalizer
-from seisfuse.fusers import load_fuser
+from seisfuse.inference.fusers import load_fuser
+from seisfuse.inference.predict import predict_volume
+from seisfuse.inference.weights import ModelFile
 from seisfuse.models import FusionConfig, FusionNet
-from seisfuse.predict import predict_volume
 from seisfuse.segy import open_volume
-from seisfuse.synth import SynthConfig, make_survey, write_volume
-from seisfuse.weights import ModelFile
+from seisfuse.synth.survey import SynthConfig, make_survey, write_volume
 
 ROOT = Path(__file__).resolve().parents[2]
 SEISFUSE = str(Path(sys.executable).parent / "seisfuse")
 RSS_SCRIPT = """
 import resource, sys
-from seisfuse.fusers import load_fuser
-from seisfuse.predict import predict_volume
+from seisfuse.inference.fusers import load_fuser
+from seisfuse.inference.predict import predict_volume
 predict_volume(load_fuser(sys.argv[1]), sys.argv[2], sys.argv[3], batch_size=int(sys.argv[4]), num_workers=0)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

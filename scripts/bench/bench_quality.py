@@ -1,6 +1,6 @@
 """Quality benchmark: the README's results tables, against references, from one command.
 
-Held-out synthetic surveys (`seisfuse.benchmark.HELD_OUT`: white, band-limited, laterally
+Held-out synthetic surveys (`seisfuse.evaluation.benchmark.HELD_OUT`: white, band-limited, laterally
 correlated and mixed noise at 0.2-1.0 of the signal RMS, seeds and knobs no config draws;
 the clean volume and the fault mask as references), then the semi-real protocol on every
 line of ../shared/realdata and on those lines resampled to 2 ms (white and 10-40 Hz band
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seisfuse import benchmark
-from seisfuse.fusers import load_fuser
+from seisfuse.evaluation import benchmark
+from seisfuse.inference.fusers import load_fuser
 
 ROOT = Path(__file__).resolve().parents[2]
 REALDATA = ROOT.parent / "shared" / "realdata"

@@ -24,7 +24,7 @@ import numpy as np
 
 from seisfuse.files import atomic_output
 from seisfuse.segy import create_output, open_volume
-from seisfuse.synth import SynthConfig, make_survey, write_volume
+from seisfuse.synth.survey import SynthConfig, make_survey, write_volume
 
 
 def evict(path: Path) -> None:

@@ -1,6 +1,6 @@
 """Choose the edge branch: fault contrast of candidate pipelines on synthetic data, against the raw section's.
 
-Fault contrast = mean Sobel magnitude on fault pixels / mean off them (seisfuse.metrics).
+Fault contrast = mean Sobel magnitude on fault pixels / mean off them (seisfuse.evaluation.metrics).
 Candidates are built from the registry's ops; they are ranked by their mean gain over
 the raw section on six *tuning* surveys (seeds 100-105, white, band-limited, laterally
 correlated, burst and mixed noise at 0.2-0.8), and the chosen one is then reported on
@@ -19,8 +19,8 @@ import itertools
 import numpy as np
 
 from seisfuse.edges import DEFAULT_PIPELINE, EdgePipeline
-from seisfuse.metrics import fault_contrast, ssim
-from seisfuse.synth import SynthConfig, make_survey
+from seisfuse.evaluation.metrics import fault_contrast, ssim
+from seisfuse.synth.survey import SynthConfig, make_survey
 
 TUNE = [SynthConfig(inlines=16, crosslines=128, samples=192, faults=3, seed=100 + i, freq_hz=f, noise=n, noise_kind=k,
                     dt_ms=dt, phase_deg=ph)

@@ -1,7 +1,7 @@
 """Tune the classical denoisers on synthetic training data, by SSIM to the clean section.
 
 Each registered denoiser (`seisfuse.denoisers`) is scored over its own small grid on sections
-drawn from the training distribution (`seisfuse.synth.SynthRanges`, training seed 0,
+drawn from the training distribution (`seisfuse.synth.survey.SynthRanges`, training seed 0,
 192 x 192), never on a held-out survey or a real line. The best setting of each is what
 `seisfuse baseline --method NAME` and every benchmark row use by default (the `tuned` values
 of the registry); rerun this after changing the ranges.
@@ -19,7 +19,7 @@ import numpy as np
 from seisfuse import denoisers
 from seisfuse.branches import BranchSettings
 from seisfuse.data.synthetic import SyntheticData, SyntheticPatches
-from seisfuse.metrics import ssim
+from seisfuse.evaluation.metrics import ssim
 
 
 def main() -> None:

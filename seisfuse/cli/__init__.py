@@ -149,7 +149,7 @@ def _run(argv: list[str]) -> int:
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # Lightning-internal deprecation noise
     try:
         if argv and argv[0] in LIGHTNING_COMMANDS:
-            from seisfuse.train import run_lightning_cli
+            from seisfuse.training.train import run_lightning_cli
 
             if "--verbose" not in argv:
                 _quiet_lightning()

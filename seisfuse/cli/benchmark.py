@@ -34,11 +34,11 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seisfuse.benchmark import as_dict, semi_real, table
     from seisfuse.errors import SettingError
+    from seisfuse.evaluation.benchmark import as_dict, semi_real, table
     from seisfuse.files import atomic_output, check_output
-    from seisfuse.fusers import load_fuser
-    from seisfuse.predict import PredictOptions
+    from seisfuse.inference.fusers import load_fuser
+    from seisfuse.inference.predict import PredictOptions
 
     if args.json:
         check_output(args.json, [*args.input, *([args.ckpt] if args.ckpt else [])], force=args.force)

@@ -50,8 +50,8 @@ def branch_settings(args: argparse.Namespace):
     import yaml
 
     from seisfuse.branches import BranchSettings
+    from seisfuse.config import load_yaml_file, merge
     from seisfuse.errors import ConfigError
-    from seisfuse.settings import load_yaml_file, merge
 
     data: dict = {}
     for path in args.config:
@@ -79,7 +79,7 @@ def branch_settings(args: argparse.Namespace):
 def parse_section(volume, spec: str | None):
     """A View from 'inline:K' / 'crossline:K' (line numbers) or 'time:T' (ms); default: the middle inline."""
     from seisfuse.errors import file_error
-    from seisfuse.views import View
+    from seisfuse.evaluation.views import View
 
     if spec is None:
         k = volume.n_sections("inline") // 2

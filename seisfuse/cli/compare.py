@@ -30,10 +30,10 @@ def add(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from seisfuse.branches import fit_normalizer
     from seisfuse.errors import SettingError
+    from seisfuse.evaluation.views import qc_view_figure, read_view, view_extent
+    from seisfuse.evaluation.viz import compare_figure, save_png
     from seisfuse.files import check_output
     from seisfuse.segy import check_same_geometry, open_volume
-    from seisfuse.views import qc_view_figure, read_view, view_extent
-    from seisfuse.viz import compare_figure, save_png
 
     check_output(args.out, args.inputs, force=args.force)
     titles = args.titles or [Path(p).name for p in args.inputs]

@@ -40,7 +40,7 @@ def add(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from seisfuse.errors import SettingError
-    from seisfuse.evaluate import classical_names, evaluate
+    from seisfuse.evaluation.evaluate import classical_names, evaluate
     from seisfuse.files import atomic_output, check_output
 
     reads = [p for p in (args.input, args.fused, *args.compare, args.clean, args.fault_mask, args.ckpt, *args.config) if p]
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SettingError("classical", str(exc)) from None
     if args.ckpt:
-        from seisfuse.fusers import load_fuser
+        from seisfuse.inference.fusers import load_fuser
 
         settings = load_fuser(args.ckpt).settings
     else:
@@ -78,9 +78,9 @@ def _qc_panel(args: argparse.Namespace, result) -> None:  # noqa: ANN001 - an Ev
     from pathlib import Path
 
     from seisfuse.branches import fit_normalizer
+    from seisfuse.evaluation.views import View, qc_view_figure
+    from seisfuse.evaluation.viz import save_png
     from seisfuse.segy import open_volume
-    from seisfuse.views import View, qc_view_figure
-    from seisfuse.viz import save_png
 
     paths = [args.input, args.fused, *args.compare]
     volumes = [open_volume(p, header_bytes(args)) for p in paths]

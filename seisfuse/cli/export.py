@@ -26,7 +26,7 @@ def add(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from seisfuse.files import check_output
-    from seisfuse.weights import export
+    from seisfuse.inference.weights import export
 
     ckpt = Path(args.checkpoint)
     check_output(args.output, [ckpt], force=args.force)
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.output}: {model.name} weights, {size / 1e6:.2f} MB, edges {model.branches.pipeline.describe()}")
     if args.no_wandb:
         return 0
-    from seisfuse.tracking import log_export
+    from seisfuse.training.tracking import log_export
 
     logged = log_export(ckpt, Path(args.output), model, artifact=args.artifact, always=args.wandb)
     if logged:

@@ -9,9 +9,9 @@ from pathlib import Path
 from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, flag, header_bytes
 from seisfuse.errors import SettingError, file_error
 from seisfuse.files import expand_paths
-from seisfuse.fusion_rules import method_names
+from seisfuse.inference.tiles import Tiling
+from seisfuse.models.classical import method_names
 from seisfuse.segy.grid import AXIS_CHOICES
-from seisfuse.tiles import Tiling
 
 
 def add_stream_args(p: argparse.ArgumentParser) -> None:
@@ -110,7 +110,7 @@ def file_line(res) -> str:
 
 def stream(fuser, args: argparse.Namespace, **predictor) -> int:
     """Run a fuser over the jobs of args; one line per file, exit code 1 if any failed."""
-    from seisfuse.predict import PredictOptions, Predictor
+    from seisfuse.inference.predict import PredictOptions, Predictor
 
     tiling = Tiling(args.tile, args.overlap) if hasattr(args, "tile") else Tiling()
     options = PredictOptions(axis=args.axis, batch_size=args.batch_size, num_workers=args.num_workers,
@@ -137,7 +137,7 @@ def stream(fuser, args: argparse.Namespace, **predictor) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from seisfuse.fusers import load_fuser
+    from seisfuse.inference.fusers import load_fuser
 
     fuser = load_fuser(args.ckpt)
     if not args.quiet:
@@ -147,7 +147,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_baseline(args: argparse.Namespace) -> int:
-    from seisfuse.fusers import baseline_fuser
+    from seisfuse.inference.fusers import baseline_fuser
 
     fuser = baseline_fuser(args.method, branch_settings(args), **parse_params(args.param))
     return stream(fuser, args, device="cpu")

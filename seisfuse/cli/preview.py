@@ -31,10 +31,10 @@ def add(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from seisfuse.branches import Branches
+    from seisfuse.evaluation.views import read_view, view_extent
+    from seisfuse.evaluation.viz import preview_figure, save_png
     from seisfuse.files import check_output
     from seisfuse.segy import open_volume
-    from seisfuse.views import read_view, view_extent
-    from seisfuse.viz import preview_figure, save_png
 
     check_output(args.out, [args.input, *([args.ckpt] if args.ckpt else []), *args.config], force=args.force)
     if args.ckpt and (args.config or args.overrides):
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     settings = branch_settings(args)
     fuser, title = None, "fused"
     if not (args.no_model or args.config or args.overrides):
-        from seisfuse.fusers import load_fuser
+        from seisfuse.inference.fusers import load_fuser
 
         fuser = load_fuser(args.ckpt, device="cpu")
         settings = fuser.settings

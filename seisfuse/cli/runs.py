@@ -23,8 +23,8 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seisfuse import runs as lib
     from seisfuse.files import check_output
+    from seisfuse.training import runs as lib
 
     if args.png:
         check_output(args.png, [], force=args.force)

@@ -32,7 +32,7 @@ def add(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from seisfuse.files import check_output
-    from seisfuse.synth import SynthConfig, make_survey, write_volume
+    from seisfuse.synth.survey import SynthConfig, make_survey, write_volume
 
     outputs = [o for o in (args.output, args.clean, args.fault_mask) if o]
     if len({os.path.abspath(o) for o in outputs}) != len(outputs):

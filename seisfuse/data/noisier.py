@@ -4,7 +4,7 @@ Moran, Marchisio, Hewitt & Toth, "Noisier2Noise: Learning to Denoise from Unpair
 Data", CVPR 2020: a noisy patch y gets more noise m drawn like its own, z = y + m, and the
 network learns z -> y. Here m is drawn from the file's own noise as the data show it, with
 no clean reference: independent between traces (field noise), coloured in time by the
-spectrum of adjacent-trace differences (`seisfuse.noise_estimate`), at `ratio` times its
+spectrum of adjacent-trace differences (`seisfuse.denoisers.estimate`), at `ratio` times its
 level. The patch itself (noisy) is the target, its edge branch the edge target, so the usual
 clean-referenced loss applies; such items are not counted in val/score (their target is
 not clean).
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seisfuse.noise_estimate import temporal_noise_spectrum
+from seisfuse.denoisers.estimate import temporal_noise_spectrum
 
 
 @dataclass

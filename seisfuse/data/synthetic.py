@@ -1,7 +1,7 @@
 """Fresh synthetic training patches every epoch, with noise-free references, and the sampler that keys them.
 
-Each patch is a single-line synthetic survey (`seisfuse.synth`) whose knobs are drawn from
-:class:`~seisfuse.synth.SynthRanges`, deterministically by (seed, epoch, index): wavelet
+Each patch is a single-line synthetic survey (`seisfuse.synth.survey`) whose knobs are drawn from
+:class:`~seisfuse.synth.survey.SynthRanges`, deterministically by (seed, epoch, index): wavelet
 frequency, phase and sample rate, folding, dips, faults, bright spots, and one or two
 noise kinds at a noise/signal RMS ratio. The noisy section makes the (raw, edge) pair the
 network sees; the clean section, normalized with the same clip, makes the references
@@ -28,7 +28,7 @@ from torch.utils.data import Dataset, DistributedSampler
 from seisfuse.branches import Branches, BranchSettings
 from seisfuse.data.datasets import PatchDataset
 from seisfuse.normalize import Normalizer
-from seisfuse.synth import SynthRanges, make_survey
+from seisfuse.synth.survey import SynthRanges, make_survey
 
 #: Seed offset of the fixed validation set: other seeds than any training epoch draws.
 VALIDATION_SEED_OFFSET = 1_000_003

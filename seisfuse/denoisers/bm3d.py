@@ -4,10 +4,10 @@
 ``pip install 'seisfuse[baselines]'``. Two variants, neither given the true noise:
 
 * ``bm3d``: white noise of the standard deviation estimated per section
-  (`seisfuse.noise_estimate.estimate_sigma`), times ``sigma_scale``;
+  (`seisfuse.denoisers.estimate.estimate_sigma`), times ``sigma_scale``;
 * ``bm3d-psd``: noise coloured in time, independent between traces, with the power
   spectrum estimated per section from adjacent-trace differences
-  (`seisfuse.noise_estimate.estimate_psd`), times ``sigma_scale`` squared; BM3D's
+  (`seisfuse.denoisers.estimate.estimate_psd`), times ``sigma_scale`` squared; BM3D's
   correlated-noise mode (Mäkinen, Azzari & Foi, IEEE TIP 2020) uses it.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from seisfuse.denoisers.estimate import estimate_psd, estimate_sigma
 from seisfuse.errors import SeisfuseError
-from seisfuse.noise_estimate import estimate_psd, estimate_sigma
 
 EXTRA = "pip install 'seisfuse[baselines]' (BM3D's licence: non-commercial use only)"
 

@@ -39,8 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seisfuse.config import from_mapping
 from seisfuse.models.blocks import ATTENTIONS, DeformConvBlock, DenseBlock, NoiseLevel, create_attn
-from seisfuse.settings import from_mapping
 
 FUSION_RULES = ("concat", "add", "l1", "asff")
 SKIPS = ("average", "raw", "none")

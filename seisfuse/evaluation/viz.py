@@ -102,7 +102,7 @@ def qc_figure(raw: np.ndarray, outputs: dict[str, np.ndarray], extent: Extent, d
     """Reference-free checks on one normalized section: the input and each output, what each removed (on the same
     colour scale), the average amplitude spectra, the f-k spectrum of the first removal, and the local similarity
     of removed noise and output (signal leakage) when given."""
-    from seisfuse.qc import amplitude_spectrum, fk_spectrum
+    from seisfuse.evaluation.qc import amplitude_spectrum, fk_spectrum
 
     names = list(outputs)
     ncol = 1 + len(names)

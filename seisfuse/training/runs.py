@@ -167,7 +167,7 @@ def plot(runs: list[Run], out: str | os.PathLike, key: str = SCORE) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from seisfuse.viz import save_png
+    from seisfuse.evaluation.viz import save_png
 
     runs = ranked(runs)
     fig = Figure(figsize=(13, 4.8), dpi=100, layout="constrained")

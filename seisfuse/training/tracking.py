@@ -21,7 +21,7 @@ from lightning.pytorch.loggers import WandbLogger as _LightningWandb
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
-from seisfuse.ranks import is_global_zero
+from seisfuse.inference.ranks import is_global_zero
 
 RUN_DIR_ENV = "SEISFUSE_RUN_DIR"
 RUN_ID_FILE = "wandb_run_id"

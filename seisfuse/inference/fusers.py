@@ -28,10 +28,10 @@ import torch
 
 from seisfuse.branches import Branches, BranchSettings
 from seisfuse.errors import SettingError
-from seisfuse.fusion_rules import FUSION_RULES
+from seisfuse.inference.tiles import DEFAULT_TILING, Tiling, tiled
+from seisfuse.inference.weights import ModelFile, load_model_file
+from seisfuse.models.classical import FUSION_RULES
 from seisfuse.normalize import Normalizer, dead_traces
-from seisfuse.tiles import DEFAULT_TILING, Tiling, tiled
-from seisfuse.weights import ModelFile, load_model_file
 
 #: Inference precisions: autocast dtype (None: float32 throughout).
 PRECISIONS: dict[str, torch.dtype | None] = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}

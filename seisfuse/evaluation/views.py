@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
+from seisfuse.evaluation.viz import Extent, qc_figure
 from seisfuse.normalize import Normalizer
 from seisfuse.segy import GridVolume
-from seisfuse.viz import Extent, qc_figure
 
 
 @dataclass
@@ -47,7 +47,7 @@ def view_extent(volume: GridVolume, view: View) -> Extent:
 
 def qc_view_figure(volumes: list[GridVolume], titles: list[str], view: View, normalizer: Normalizer) -> Figure:
     """The reference-free checks of one view: volumes[0] is the input, the others its denoised versions."""
-    from seisfuse.qc import local_similarity
+    from seisfuse.evaluation.qc import local_similarity
 
     raw = normalizer.forward(read_view(volumes[0], view))
     outputs = {t: normalizer.forward(read_view(v, view)) for v, t in zip(volumes[1:], titles[1:], strict=True)}

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from pytorch_msssim import ms_ssim, ssim
 from torch import Tensor, nn
 
-from seisfuse.settings import from_mapping
+from seisfuse.config import from_mapping
 
 MAX_WINDOW = 11
 REFERENCES = ("sources", "clean", "blindspot")

@@ -4,7 +4,7 @@ The recipe follows the synthetic training volumes of Wu et al. (2019), "FaultSeg
 Geophysics 84(3): a random 1D reflectivity is displaced by Gaussian-bump folding that
 grows with depth plus a planar shear, cut by planar faults of random strike, dip and
 throw, convolved with a (phase-rotated) Ricker wavelet and disturbed by noise of one or
-more kinds (`seisfuse.noise`). Bright spots (local amplitude boosts) give the "blocks"
+more kinds (`seisfuse.synth.noise`). Bright spots (local amplitude boosts) give the "blocks"
 that fusion must keep. A survey of one inline is a single 2D section whose faults cut
 it at a visible dip; :class:`SynthRanges` draws the knobs of such sections at random,
 for training on fresh synthetic data every epoch. Everything is deterministic by seed;
@@ -22,8 +22,8 @@ import segyio
 from scipy.ndimage import convolve1d, gaussian_filter1d
 from scipy.signal import hilbert
 
-from seisfuse import noise as noise_kinds
 from seisfuse.files import atomic_output
+from seisfuse.synth import noise as noise_kinds
 
 FIRST_INLINE = 100
 FIRST_CROSSLINE = 300

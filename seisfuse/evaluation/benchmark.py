@@ -27,14 +27,14 @@ import numpy as np
 from seisfuse import denoisers
 from seisfuse.branches import Branches, fit_normalizer
 from seisfuse.errors import SeisfuseError, SettingError
-from seisfuse.fusers import Fuser
-from seisfuse.metrics import fault_contrast, psnr, snr_db, ssim
-from seisfuse.noise import KINDS as NOISE_KINDS
-from seisfuse.noise import add_noise
-from seisfuse.predict import PredictOptions, Predictor
+from seisfuse.evaluation.metrics import fault_contrast, psnr, snr_db, ssim
+from seisfuse.inference.fusers import Fuser
+from seisfuse.inference.predict import PredictOptions, Predictor
 from seisfuse.segy import HeaderBytes, open_volume
 from seisfuse.segy.dataset import write_like
-from seisfuse.synth import SynthConfig, make_survey, write_volume
+from seisfuse.synth.noise import KINDS as NOISE_KINDS
+from seisfuse.synth.noise import add_noise
+from seisfuse.synth.survey import SynthConfig, make_survey, write_volume
 
 METRICS = ("SSIM", "PSNR", "SNR")
 INPUT = "noisy input"

@@ -18,10 +18,10 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import WandbLogger
 
 from seisfuse.edges import MAGNITUDE
-from seisfuse.fusers import module_fuser
-from seisfuse.metrics import validation_metrics
-from seisfuse.qc import local_similarity
-from seisfuse.viz import DIFFERENCE, Extent, Panel, render, to_rgb
+from seisfuse.evaluation.metrics import validation_metrics
+from seisfuse.evaluation.qc import local_similarity
+from seisfuse.evaluation.viz import DIFFERENCE, Extent, Panel, render, to_rgb
+from seisfuse.inference.fusers import module_fuser
 
 #: W&B summary of each validation metric: what the best run looks like.
 SUMMARIES = {"val/score": "max", "val/loss": "min", "val/qabf": "max", "val/mi": "max", "val/en": "max", "val/ssim_raw": "max",
@@ -181,7 +181,7 @@ class SaveOnTerminate(pl.Callback):
         from lightning.pytorch.utilities.exceptions import SIGTERMException
 
         if isinstance(exception, SIGTERMException) and trainer.state.fn == "fit":
-            from seisfuse.checkpoints import hpc_checkpoint_path
+            from seisfuse.training.checkpoints import hpc_checkpoint_path
 
             path = hpc_checkpoint_path(trainer.default_root_dir)
             trainer.save_checkpoint(path)
@@ -193,7 +193,7 @@ class SaveOnTerminate(pl.Callback):
 class EndOfRunBenchmark(pl.Callback):
     """After fit, score the best checkpoint against the truth and publish it with the run (keys under `benchmark:`).
 
-    Held-out synthetic surveys (clean volumes as references; `seisfuse.benchmark.HELD_OUT`) and the semi-real
+    Held-out synthetic surveys (clean volumes as references; `seisfuse.evaluation.benchmark.HELD_OUT`) and the semi-real
     protocol over real lines (seeded noise, the original line as reference), with the noisy input, every installed
     classical denoiser (BM3D and f-x deconvolution included) and the oracles as rows. Written to RUN/benchmark.json;
     on W&B also a Table (one row per case and row) and run-summary figures: the means and the number of cases the
@@ -207,7 +207,7 @@ class EndOfRunBenchmark(pl.Callback):
 
         Args:
             enabled: run it at the end of `fit`.
-            surveys: names of the held-out synthetic surveys (seisfuse.benchmark.HELD_OUT; default all).
+            surveys: names of the held-out synthetic surveys (seisfuse.evaluation.benchmark.HELD_OUT; default all).
             sections: inlines scored per survey.
             real_files: real lines (files or patterns) for the semi-real protocol; patterns that match nothing are
                 skipped with a note.
@@ -228,9 +228,9 @@ class EndOfRunBenchmark(pl.Callback):
         import json
         import tempfile
 
-        from seisfuse import benchmark
+        from seisfuse.evaluation import benchmark
         from seisfuse.files import atomic_output
-        from seisfuse.fusers import load_fuser
+        from seisfuse.inference.fusers import load_fuser
 
         ckpt = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback is not None else ""
         fuser = load_fuser(ckpt) if ckpt else module_fuser(pl_module.net.eval(), pl_module.branch_settings)

@@ -23,8 +23,8 @@ import numpy as np
 
 from seisfuse import denoisers
 from seisfuse.branches import Branches, BranchSettings
-from seisfuse.metrics import REFERENCE, SUITE, fusion_metrics
-from seisfuse.qc import amplitude_spectrum, field_qc
+from seisfuse.evaluation.metrics import REFERENCE, SUITE, fusion_metrics
+from seisfuse.evaluation.qc import amplitude_spectrum, field_qc
 from seisfuse.segy import GridVolume, HeaderBytes, check_same_geometry, open_volume
 
 #: Columns of the printed table (all metrics go to JSON).

@@ -27,10 +27,10 @@ from torchmetrics import MeanMetric
 
 from seisfuse import __version__
 from seisfuse.branches import BranchSettings
-from seisfuse.losses import FusionLoss, LossConfig
-from seisfuse.metrics import entropy_batch, mutual_information_batch, psnr_batch, qabf_batch, ssim_batch
+from seisfuse.evaluation.metrics import entropy_batch, mutual_information_batch, psnr_batch, qabf_batch, ssim_batch
 from seisfuse.models import FusionConfig, FusionNet
-from seisfuse.schedules import ScheduleCallable, WarmupCosine
+from seisfuse.training.losses import FusionLoss, LossConfig
+from seisfuse.training.schedules import ScheduleCallable, WarmupCosine
 
 CHECKPOINT_FORMAT = 2  # 2: branch settings under hyper_parameters["branches"]; 1: "edges" and "clip_percentile"
 SCORE = "val/score"
@@ -72,9 +72,9 @@ class FusionModule(pl.LightningModule):
 
         Args:
             net: FusionNet architecture (see seisfuse.models.FusionConfig).
-            loss: loss weights (see seisfuse.losses.LossConfig).
+            loss: loss weights (see seisfuse.training.losses.LossConfig).
             optimizer: the optimizer, e.g. {class_path: torch.optim.Adam, init_args: {lr: 0.002}}.
-            scheduler: the learning-rate schedule, built as schedule(optimizer, total_steps): seisfuse.schedules.
+            scheduler: the learning-rate schedule, built as schedule(optimizer, total_steps): seisfuse.training.schedules.
                 WarmupCosine (default), Plateau (on val/score) or Constant.
             offset_lr_mult: learning-rate multiplier of the deformable conv's offset predictors.
             metric_images_per_batch: validation images per batch scored with Qabf, MI and EN.
@@ -112,7 +112,7 @@ class FusionModule(pl.LightningModule):
         path = self.hparams.init_weights
         if not path or getattr(self, "_init_loaded", False) or self._trainer is None or self.trainer.state.fn != "fit":
             return
-        from seisfuse.weights import load_model_file
+        from seisfuse.inference.weights import load_model_file
 
         start = load_model_file(None if path == "pretrained" else path)
         if FusionConfig.from_dict(start.net) != self.net.config:

@@ -33,11 +33,11 @@ from torch.utils.data import DataLoader, Dataset
 from seisfuse.branches import Branches
 from seisfuse.errors import SeisfuseError, SettingError, describe_failure
 from seisfuse.files import check_output
-from seisfuse.fusers import Fuser, check_precision, prepare, restore
-from seisfuse.plan import Group, PlannedFile, Step, schedule, split_sections, works_on
-from seisfuse.ranks import FabricRanks, Ranks
+from seisfuse.inference.fusers import Fuser, check_precision, prepare, restore
+from seisfuse.inference.plan import Group, PlannedFile, Step, schedule, split_sections, works_on
+from seisfuse.inference.ranks import FabricRanks, Ranks
+from seisfuse.inference.tiles import DEFAULT_TILING, Tiling
 from seisfuse.segy import AXIS_CHOICES, HeaderBytes, OutputFile, check_axis_choice, open_volume
-from seisfuse.tiles import DEFAULT_TILING, Tiling
 
 
 @dataclass

@@ -7,8 +7,8 @@ Configs are YAML (`--config`, repeatable: later files override earlier ones) wit
   `runs/<experiment>/<SLURM job id or timestamp>` (set `trainer.default_root_dir` to choose).
 * `data.edges` and `data.clip_percentile` (as `model.branches`) and `data.patch_size` are
   linked into the model, so the checkpoint carries what inference needs.
-* `panels` configures the validation panels callback (`seisfuse.callbacks.ValidationPanels`), `benchmark` the
-  end-of-run benchmark against the truth (`seisfuse.callbacks.EndOfRunBenchmark`).
+* `panels` configures the validation panels callback (`seisfuse.training.callbacks.ValidationPanels`), `benchmark` the
+  end-of-run benchmark against the truth (`seisfuse.training.callbacks.EndOfRunBenchmark`).
 * Resuming: `--ckpt_path RUN/checkpoints/last.ckpt` continues in that run folder (and the
   same W&B run); under SLURM a requeued job resumes from Lightning's HPC checkpoint.
 """
@@ -28,13 +28,13 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from seisfuse.branches import BranchSettings
-from seisfuse.callbacks import EndOfRunBenchmark, RunSummary, SaveOnTerminate, ValidationPanels
-from seisfuse.checkpoints import AtomicCheckpointIO, check_resumable
+from seisfuse.config import MAX_CONFIG_BYTES, check_yaml_text
 from seisfuse.data import SeismicDataModule
 from seisfuse.errors import EXIT_TERMINATED, ConfigError, SettingError, config_error_line
-from seisfuse.module import FusionModule
-from seisfuse.settings import MAX_CONFIG_BYTES, check_yaml_text
-from seisfuse.tracking import RUN_DIR_ENV, SaveConfigToRun
+from seisfuse.training.callbacks import EndOfRunBenchmark, RunSummary, SaveOnTerminate, ValidationPanels
+from seisfuse.training.checkpoints import AtomicCheckpointIO, check_resumable
+from seisfuse.training.module import FusionModule
+from seisfuse.training.tracking import RUN_DIR_ENV, SaveConfigToRun
 
 
 def default_run_dir(experiment: str, ckpt_path: str | None, subcommand: str = "fit") -> str:
@@ -110,7 +110,7 @@ class SeisfuseCLI(LightningCLI):
         if trainer.enable_progress_bar is not False and not sys.stderr.isatty():  # logs, not a terminal
             trainer.enable_progress_bar = False
             trainer.callbacks = [*(trainer.callbacks or []), Namespace(
-                class_path="seisfuse.callbacks.PlainProgress",
+                class_path="seisfuse.training.callbacks.PlainProgress",
                 init_args=Namespace(every_n_steps=trainer.log_every_n_steps or 50))]
         for callback in trainer.callbacks or []:
             args = _init_args(callback)
@@ -184,7 +184,7 @@ def _resolve_init_weights(cfg: Namespace) -> None:
     if cfg.get("ckpt_path"):
         model.init_weights = None
         return
-    from seisfuse.weights import load_model_file
+    from seisfuse.inference.weights import load_model_file
 
     start = load_model_file(None if model.init_weights == "pretrained" else model.init_weights)
     settings = BranchSettings(edges=list(cfg.data.edges), clip_percentile=cfg.data.clip_percentile)

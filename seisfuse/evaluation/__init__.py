@@ -1,0 +1,1 @@
+"""Evaluation: metrics, the evaluate and benchmark protocols, reference-free QC, and pictures."""

@@ -1,0 +1,1 @@
+"""Training: the LightningCLI, the LightningModule and its loss, callbacks, checkpoints, tracking, schedules, run folders."""
