@@ -40,7 +40,7 @@ class Model:
 
     @property
     def name(self) -> str:
-        """Which model this is (file name, or 'pretrained')."""
+        """Which model this is (file name, or the shipped model's name)."""
         return self.fuser.name
 
     @property
@@ -49,7 +49,7 @@ class Model:
         return self.fuser.settings
 
     def __repr__(self) -> str:
-        return f"Model({self.name!r}, edges {self.settings.pipeline.describe()})"
+        return f"Model({self.name!r}, {self.settings.describe()})"
 
     def to(self, device: str | torch.device) -> Model:
         """Move the network to a device (e.g. 'cuda')."""
@@ -100,9 +100,9 @@ class Model:
 
 
 def load_model(path_or_name: str | os.PathLike | None = None, device: str = "cpu") -> Model:
-    """The shipped pretrained model (None or 'pretrained'), or a checkpoint, an exported weights file or a folder."""
-    path = None if path_or_name in (None, "pretrained") else path_or_name
-    return Model(load_fuser(path, device))
+    """A shipped model by name ('fast', the default, or 'best'), or a checkpoint, an exported weights file or a folder
+    holding one."""
+    return Model(load_fuser(path_or_name, device))
 
 
 @lru_cache(maxsize=32)

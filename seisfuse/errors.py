@@ -34,6 +34,13 @@ class Terminated(BaseException):
 EXIT_OK, EXIT_INPUT, EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
+def print_error(message: str) -> None:
+    """The one way every command reports a failure: `seisfuse: error: MESSAGE` on stderr, one line."""
+    import sys
+
+    print(f"seisfuse: error: {message}", file=sys.stderr, flush=True)
+
+
 def file_error(path: str | os.PathLike, problem: str) -> SeisfuseError:
     """Build an error whose message starts with the file it is about."""
     return SeisfuseError(f"{os.fspath(path)}: {problem}")

@@ -63,6 +63,18 @@ def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (
     return out_path
 
 
+def check_outputs(outs: Sequence[str | os.PathLike | None], inputs: Sequence[str | os.PathLike] = (),
+                  force: bool = False) -> list[Path]:
+    """check_output for each of a command's outputs (None: not asked for), none of them the same file as another
+    output of the command nor any file it reads, --force or not."""
+    given = [Path(o) for o in outs if o]
+    for i, out in enumerate(given):
+        for other in given[:i]:
+            if out.resolve() == other.resolve() or _same_file(out, other):
+                raise file_error(out, f"is also another output of this command ({other}); choose distinct names")
+    return [check_output(o, inputs, force=force) for o in given]
+
+
 def _owner_tag() -> str:
     """host and process id, as a temporary name carries them: whoever finds the part can tell if its owner lives."""
     host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname()) or "host"

@@ -62,13 +62,13 @@ def test_benchmark_scores_a_perfect_fusion_as_perfect(tmp_path, monkeypatch):
         original = [vol.section("inline", k) for k in range(2)]
     state = {"k": 0}
 
-    def oracle(raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:  # returns the clean sections, in order
+    def oracle(inputs: torch.Tensor) -> torch.Tensor:  # returns the clean sections, in order
         from seisfuse.branches import fit_normalizer
 
         with open_volume(tmp_path / "work" / "real_white0.5.sgy") as noisy:
             norm = fit_normalizer(noisy, settings.clip_percentile)
-        out = torch.stack([torch.from_numpy(norm.forward(original[state["k"] + i]))[None] for i in range(raw.shape[0])])
-        state["k"] += raw.shape[0]
+        out = torch.stack([torch.from_numpy(norm.forward(original[state["k"] + i]))[None] for i in range(inputs.shape[0])])
+        state["k"] += inputs.shape[0]
         return out
 
     (case,) = benchmark.semi_real(Fuser("oracle", settings, oracle), [str(src)], tmp_path / "work", kinds=("white",))

@@ -114,8 +114,8 @@ def test_2d_line_gives_one_section_split_along_traces(tmp_path):
     assert set(dm.train_index["axis"]) == {0} and set(dm.train_index["section"]) == {0}
     assert (dm.train_index["x0"] + P <= 120 - 8).all() and (dm.val_index["x0"] >= 120).all()
     assert (dm.train_index["x_lo"] == 0).all()
-    name, raw, edge = dm.panels(2)[0]
-    assert raw.shape == (64, 40) and edge.shape == raw.shape and "line" in name
+    name, stack = dm.panels(2)[0]
+    assert stack.shape == (2, 64, 40) and "line" in name
 
 
 def test_separate_val_files_and_panels(survey, tmp_path):
@@ -127,10 +127,10 @@ def test_separate_val_files_and_panels(survey, tmp_path):
     assert set(dm.val_index["file"]) == {1} and set(dm.train_index["file"]) == {0}
     assert (dm.train_index["section"][dm.train_index["axis"] == 0]).max() == 63, "no split inside the train file"
     panels = dm.panels(2)
-    assert len(panels) == 2 and all(p[1].shape == (64, 48) for p in panels)
+    assert len(panels) == 2 and all(p[1].shape == (2, 64, 48) for p in panels)
     again = dm.panels(2)
     assert [p[0] for p in panels] == [p[0] for p in again]
-    assert all(np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]) for a, b in zip(panels, again, strict=True))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(panels, again, strict=True))
 
 
 def test_workers_open_their_own_handles(survey):

@@ -52,7 +52,7 @@ def test_the_loss_has_no_gradient_through_a_hidden_pixels_value():
     net = FusionNet({"base_channels": 4, "dense_layers": 1, "growth": 4, "deform_channels": 4, "decoder_channels": [4]})
     for p_ in net.parameters():
         torch.nn.init.normal_(p_, std=0.1)
-    out = net(masked, edge_in)
+    out = net(torch.cat([masked, edge_in], 1))
     loss_fn = FusionLoss(LossConfig(reference="blindspot"), patch_size=48)
     hidden = torch.from_numpy(masking.hidden)[None, None].float()
     loss, parts = loss_fn(out, masked, edge_in, target=original.detach(), mask=hidden)

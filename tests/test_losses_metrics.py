@@ -11,7 +11,7 @@ from skimage.metrics import structural_similarity
 from sklearn.metrics import mutual_info_score
 
 from seisfuse.evaluation import metrics as m
-from seisfuse.models.classical import FUSION_RULES as BASELINES
+from seisfuse.models.classical import CLASSICAL_FUSIONS as BASELINES
 from seisfuse.models.classical import average, laplacian_pyramid, wavelet
 from seisfuse.training.losses import FusionLoss, LossConfig, fit_msssim_window
 

@@ -67,9 +67,9 @@ def test_bf16_autocast_on_cpu_runs_and_stays_close():
         net.head.weight.normal_(0, 0.1)
     raw, edge = torch.rand(2, 1, 24, 20), torch.rand(2, 1, 24, 20)
     with torch.no_grad():
-        ref = net(raw, edge)
+        ref = net(torch.cat([raw, edge], 1))
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            out = net(raw, edge)
+            out = net(torch.cat([raw, edge], 1))
     assert out.shape == ref.shape and float((out.float() - ref).abs().max()) < 0.05
 
 
@@ -94,7 +94,7 @@ def test_reflect_pad_reflects_again_beyond_the_image_like_numpy_symmetric():
 def test_fusion_net_any_size(shape, layout):
     net = FusionNet({**TINY, **layout}).eval()
     raw, edge = torch.rand(2, 1, *shape), torch.rand(2, 1, *shape)
-    out = net(raw, edge)
+    out = net(torch.cat([raw, edge], 1))
     assert out.shape == (2, 1, *shape) and (out >= 0).all() and (out <= 1).all()
 
 
@@ -102,9 +102,9 @@ def test_fusion_net_any_size(shape, layout):
 def test_untrained_net_outputs_its_skip_image(layout):
     raw, edge = torch.rand(2, 1, 15, 13), torch.rand(2, 1, 15, 13)
     net = FusionNet({**TINY, **layout, "skip": "average"}).eval()
-    torch.testing.assert_close(net(raw, edge), (0.5 * (raw + edge)).clamp(1e-4, 1 - 1e-4), atol=1e-6, rtol=0)
+    torch.testing.assert_close(net(torch.cat([raw, edge], 1)), (0.5 * (raw + edge)).clamp(1e-4, 1 - 1e-4), atol=1e-6, rtol=0)
     net = FusionNet({**TINY, **layout, "skip": "raw"}).eval()
-    torch.testing.assert_close(net(raw, edge), raw.clamp(1e-4, 1 - 1e-4), atol=1e-6, rtol=0)
+    torch.testing.assert_close(net(torch.cat([raw, edge], 1)), raw.clamp(1e-4, 1 - 1e-4), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("cfg", [{}, {"fusion": "add"}, {"fusion": "l1"}, {"fusion": "asff"}, {"attention": "se"},
@@ -120,10 +120,57 @@ def test_gradients_reach_every_parameter(cfg):
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     for _ in range(2):
         opt.zero_grad()
-        F.mse_loss(net(raw, edge), target).backward()
+        F.mse_loss(net(torch.cat([raw, edge], 1)), target).backward()
         opt.step()
     for name, p in net.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("cfg", [{}, {"shared_encoder": True}, {"fusion": "asff"}, {"fusion": "l1"}, {"fusion": "add"},
+                                 {**V2, "skip": "mix"}], ids=["concat", "shared", "asff", "l1", "add", "v2-mix"])
+def test_any_number_of_branches(cfg):
+    net = FusionNet({**TINY, **cfg, "inputs": 5}).eval()
+    x = torch.rand(2, 5, 19, 23)
+    out = net(x)
+    assert out.shape == (2, 1, 19, 23) and (out >= 0).all() and (out <= 1).all()
+    with pytest.raises(ValueError, match=r"\(B, 5, H, W\) stack of its 5 branches"):
+        net(torch.rand(2, 2, 19, 23))
+    encoders = 1 if cfg.get("shared_encoder") else 5
+    assert len(net.encoders) == encoders
+
+
+def test_mix_starts_at_the_branches_average_and_learns_to_pick_one():
+    torch.manual_seed(0)
+    net = FusionNet({**TINY, "inputs": 3, "skip": "mix"})
+    x = torch.rand(4, 3, 16, 16) * 0.8 + 0.1
+    torch.testing.assert_close(net.eval()(x), x.mean(1, keepdim=True), atol=1e-5, rtol=0)
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=0.02)
+    for _ in range(150):  # the best branch is the third everywhere: the mixing weights find it
+        opt.zero_grad()
+        F.l1_loss(net(x), x[:, 2:3]).backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        err = float((net(x) - x[:, 2:3]).abs().mean())
+    assert err < 0.25 * float((x.mean(1, keepdim=True) - x[:, 2:3]).abs().mean())
+
+
+def test_weights_saved_before_branch_lists_load_unchanged():
+    from seisfuse.models.fusion import FusionConfig
+
+    for cfg in ({**TINY, "fusion": "asff"}, {**TINY, "shared_encoder": True}):
+        net = FusionNet(FusionConfig(**cfg)).eval()
+        old = {}
+        for key, value in net.state_dict().items():  # the names of the two-encoder network
+            key = key.replace("encoders.0.", "encoder_raw.").replace("encoders.1.", "encoder_edge.")
+            old[key.replace("rule.scores.0.", "rule.score_a.").replace("rule.scores.1.", "rule.score_b.")] = value
+        if cfg.get("shared_encoder"):  # a shared module appeared under both names
+            old.update({k.replace("encoder_raw.", "encoder_edge."): v for k, v in old.items() if "encoder_raw." in k})
+        again = FusionNet(FusionConfig(**cfg))
+        again.load_state_dict(FusionNet.upgrade_state_dict(old))
+        x = torch.rand(1, 2, 12, 12)
+        torch.testing.assert_close(again.eval()(x), net(x))
 
 
 def test_ablation_switches_change_the_parameter_count():
@@ -136,7 +183,7 @@ def test_ablation_switches_change_the_parameter_count():
 
 def test_half_resolution_layout_is_cheaper_and_keeps_the_dcn_off_full_resolution():
     full, half = FusionNet({**TINY, "deform_channels": 8}), FusionNet({**TINY, **HALF_RES, "deform_channels": 8})
-    x = torch.rand(1, 1, 64, 64)
+    x = torch.rand(1, 2, 64, 64)
     seen = {}
 
     def hook(module, inputs, output):
@@ -146,7 +193,7 @@ def test_half_resolution_layout_is_cheaper_and_keeps_the_dcn_off_full_resolution
         for m in net.modules():
             if isinstance(m, DeformConvBlock):
                 m.register_forward_hook(hook)
-        net.eval()(x, x)
+        net.eval()(x)
     sizes = sorted(tuple(v) for v in seen.values())
     assert sizes == [(16, 16), (64, 64)], "the DCN runs at a quarter of the resolution in the half-res layout"
     with pytest.raises(ValueError, match="scale must be 1 or 2"):

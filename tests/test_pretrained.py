@@ -9,7 +9,7 @@ from conftest import synth_segy
 
 import seisfuse
 from seisfuse.evaluation.metrics import psnr, ssim
-from seisfuse.inference.weights import pretrained_path
+from seisfuse.inference.weights import shipped_path
 from seisfuse.synth.survey import SynthConfig, make_survey
 
 # a survey the training never drew (training surveys come from the config seed), white noise at SNR 3.3
@@ -17,13 +17,14 @@ HELDOUT = SynthConfig(inlines=3, crosslines=96, samples=160, faults=2, noise=0.3
 
 
 def test_shipped_file_is_small_weights_only_and_trained_against_clean_references():
-    path = pretrained_path()
+    path = shipped_path("fast")
     assert path.is_file() and path.stat().st_size < 5 * 2**20
     data = torch.load(path, map_location="cpu", weights_only=True)
     assert data["kind"] == "seisfuse-weights"
     assert data["meta"]["loss"]["reference"] == "clean" and data["net"]["scale"] == 2
     model = seisfuse.load_model()
-    assert model.name == "pretrained"
+    assert model.name == "fast" and seisfuse.load_model("pretrained").name == "fast", "the default, by its old name too"
+    assert model.settings.branches == ("raw", "edge")
 
 
 def _unit(x: np.ndarray, clip: float) -> np.ndarray:
@@ -52,15 +53,18 @@ def test_predict_without_a_checkpoint_uses_the_shipped_model(run_cli, tmp_path):
     src = synth_segy(tmp_path / "in.sgy", inlines=2, crosslines=24, samples=40, faults=1, seed=5)
     code, out, err = run_cli("predict", "--input", src, "--output", tmp_path / "out.sgy", "--num-workers", "0")
     assert code == 0, err
-    assert "model: pretrained (the pretrained model shipped with seisfuse)" in out
+    assert "model: fast (the fast model shipped with seisfuse); branches raw, edge" in out
     with seisfuse.open_segy(tmp_path / "out.sgy") as ds:
         fused = ds["data"].values
     assert fused.shape == (2, 24, 40) and np.isfinite(fused).all() and fused.std() > 0
 
 
 def test_a_missing_weights_file_is_a_one_line_error(run_cli, tmp_path, monkeypatch):
-    monkeypatch.setattr("seisfuse.inference.weights.pretrained_path", lambda: tmp_path / "gone.pt")
+    monkeypatch.setattr("seisfuse.inference.weights.shipped_path", lambda name="fast": tmp_path / "gone.pt")
     synth_segy(tmp_path / "in.sgy", inlines=1, crosslines=8, samples=16, faults=0, seed=1)
     code, _, err = run_cli("predict", "--input", tmp_path / "in.sgy", "--output", tmp_path / "o.sgy")
-    assert code != 0 and "pretrained weights are missing" in err and "Traceback" not in err
+    assert code != 0 and "the shipped 'fast' model is missing" in err and "Traceback" not in err
     assert not (tmp_path / "o.sgy").exists()
+    code, _, err = run_cli("predict", "--model", tmp_path / "nope.pt", "--input", tmp_path / "in.sgy", "--output",
+                           tmp_path / "o.sgy")
+    assert code == 1 and "nope.pt: checkpoint not found (a model is fast, best," in err

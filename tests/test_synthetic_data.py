@@ -68,7 +68,8 @@ def test_training_patches_mix_real_files_with_their_own_references(tmp_path):
     real = ds[(0, 0)]
     assert torch.equal(real["clean"], real["raw"]) and not bool(real["has_clean"]) and real["fault"].sum() == 0
     batch = next(iter(loader))
-    assert set(batch) >= {"raw", "edge", "clean", "clean_edge", "fault", "has_clean"}
+    assert set(batch) >= {"inputs", "raw", "edge", "clean", "clean_edge", "fault", "has_clean"}
+    assert batch["inputs"].shape == (4, 2, P, P) and torch.equal(batch["inputs"][:, :1], batch["raw"])
     val = dm.val_dataloader().dataset
     assert len(val) == len(dm.val_index) + 3
 
@@ -79,7 +80,7 @@ def test_synthetic_only_data_and_clear_errors():
     dm.setup("fit")
     assert len(dm.train_dataloader().dataset) == 4 and len(dm.val_dataloader().dataset) == 2
     panels = dm.panels(2)
-    assert len(panels) == 2 and panels[0][1].shape == (2 * P, 2 * P)
+    assert len(panels) == 2 and panels[0][1].shape == (2, 2 * P, 2 * P)
     with pytest.raises(SeisfuseError, match="nothing to train on"):
         SeismicDataModule(patch_size=P)
     with pytest.raises(SeisfuseError, match="data.synthetic"):

@@ -351,7 +351,7 @@ def test_fine_tune_starts_from_given_weights_and_refuses_other_edges(run_cli, su
         assert torch.equal(module.net.state_dict()[k], v), k
     code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", f"--model.init_weights={weights}",
                                      "--data.edges=[{op: gaussian, sigma: 2.0}]"))
-    assert code == 2 and "model.init_weights" in err and "set data.edges" in err
+    assert code == 2 and "model.init_weights" in err and "set data.branches, data.edges" in err
     code, _, err = run_cli(*fit_args(survey, "--trainer.logger=false", f"--model.init_weights={weights}",
                                      "--experiment=ft", "--model.net.base_channels=99"))
     assert code == 0, err

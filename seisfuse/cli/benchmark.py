@@ -6,6 +6,8 @@ import argparse
 import json
 import tempfile
 
+from seisfuse.cli.common import add_model_arg, model_reads
+
 
 def add(sub) -> None:
     p = sub.add_parser("benchmark", help="semi-real protocol: add seeded noise to real files, fuse, score vs originals",
@@ -20,7 +22,7 @@ def add(sub) -> None:
                                    "file, and BM3D given the true noise. Prints a table and a verdict per case (oracles "
                                    "aside); --json writes everything.")
     p.add_argument("--input", required=True, nargs="+", metavar="REAL.sgy")
-    p.add_argument("--ckpt", default=None, metavar="CKPT", help="checkpoint, weights file or folder (default: shipped)")
+    add_model_arg(p, "the model scored")
     p.add_argument("--noise", default="white,band", metavar="KINDS",
                    help="noise kinds, comma-separated: white, band, lateral, bursts (default white,band)")
     p.add_argument("--ratio", default="0.5", metavar="R[,R...]",
@@ -41,12 +43,12 @@ def run(args: argparse.Namespace) -> int:
     from seisfuse.inference.predict import PredictOptions
 
     if args.json:
-        check_output(args.json, [*args.input, *([args.ckpt] if args.ckpt else [])], force=args.force)
+        check_output(args.json, [*args.input, *model_reads(args)], force=args.force)
     try:
         ratios = tuple(float(r) for r in args.ratio.split(",") if r.strip())
     except ValueError:
         raise SettingError("ratio", f"{args.ratio!r}: use numbers, e.g. 0.5 or 0.3,0.5,1") from None
-    fuser = load_fuser(args.ckpt)
+    fuser = load_fuser(args.model)
     kinds = tuple(k.strip() for k in args.noise.split(",") if k.strip())
     with tempfile.TemporaryDirectory(prefix="seisfuse-benchmark-") as tmp:
         cases = semi_real(fuser, args.input, args.workdir or tmp, kinds=kinds, ratios=ratios, seed=args.seed,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from seisfuse.errors import SeisfuseError, SettingError
+from seisfuse.errors import SeisfuseError
 
 #: Overrides of a training config that non-training commands accept, LightningCLI's form: --data.key=value
 OVERRIDE = re.compile(r"^--(data|model)\.[A-Za-z_][\w.]*(=.*)?$")
@@ -33,47 +33,40 @@ def header_bytes(args: argparse.Namespace):
 def add_config_args(p: argparse.ArgumentParser) -> None:
     """--config (repeatable) and --data.key=value overrides: the branch settings of a training config."""
     p.add_argument("--config", action="append", default=[], metavar="CFG",
-                   help="training config whose data.edges and data.clip_percentile make the (raw, edge) pair "
+                   help="training config whose data.edges and data.clip_percentile make the edge branch "
                         "(repeatable, later files override; --data.key=value overrides as for `seisfuse fit`)")
 
 
-#: The keys of a training config that the classical commands read (the rest of a config is the training's).
-BRANCH_KEYS = ("edges", "clip_percentile")
-
-
 def branch_settings(args: argparse.Namespace):
-    """The branch settings (data.edges, data.clip_percentile) of --config files and --data.key=value overrides.
+    """The branch settings of --config files and --data.key=value overrides (config.branch_settings_of)."""
+    from seisfuse.config import branch_settings_of
 
-    The YAML files are read safely and merged in order, as `seisfuse fit` does, without building the training
-    parser; an override of any other key is refused, since this command would ignore it.
-    """
-    import yaml
+    return branch_settings_of(args.config, args.overrides)
 
-    from seisfuse.branches import BranchSettings
-    from seisfuse.config import load_yaml_file, merge
-    from seisfuse.errors import ConfigError
 
-    data: dict = {}
-    for path in args.config:
-        loaded = load_yaml_file(str(path))
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: a config is a mapping of sections (data:, model:, ...)")
-        data = merge(data, (loaded or {}).get("data") or {})
-    for item in args.overrides:
-        key, _, value = item[2:].partition("=")
-        section, _, name = key.partition(".")
-        if section != "data" or name not in BRANCH_KEYS:
-            raise SettingError(key, f"this command reads only data.{' and data.'.join(BRANCH_KEYS)} of a config")
-        try:
-            data[name] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise SettingError(key, f"{value!r} is not valid YAML") from None
-    where = ", ".join(map(str, args.config)) or "overrides"
+MODEL_HELP = ("fast (the default shipped model: raw and edge branches, 10x or more faster than BM3D), best (the shipped "
+              "model that also fuses BM3D, structure-oriented BM3D and f-x deconvolution estimates; needs "
+              "pip install 'seisfuse[baselines]'), or a checkpoint of `seisfuse fit`, weights of `seisfuse export`, or "
+              "a folder holding one (a W&B artifact)")
+
+
+def add_model_arg(p: argparse.ArgumentParser, purpose: str = "") -> None:
+    """--model (alias --ckpt): a shipped model by name or a model file, the same for every command."""
+    p.add_argument("--model", "--ckpt", dest="model", default=None, metavar="MODEL",
+                   help=(f"{purpose}: " if purpose else "") + MODEL_HELP)
+
+
+def model_reads(args: argparse.Namespace) -> list:
+    """The model file --model names, resolved (a folder's file), as a file the command reads: never an output."""
+    from seisfuse.inference.weights import model_source, shipped_name
+
+    model = getattr(args, "model", None)
+    if model is None or shipped_name(model) is not None:
+        return []
     try:
-        return BranchSettings(edges=list(data.get("edges", BranchSettings().edges)),
-                              clip_percentile=data.get("clip_percentile", BranchSettings().clip_percentile))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: data.{exc}") from None
+        return [model_source(model)]
+    except SeisfuseError:  # a missing model is reported when it is loaded
+        return [model]
 
 
 def parse_section(volume, spec: str | None):

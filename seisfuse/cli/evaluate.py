@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, header_bytes
+from seisfuse.cli.common import add_config_args, add_header_args, add_model_arg, branch_settings, header_bytes, model_reads
 
 
 def add(sub) -> None:
@@ -20,7 +20,7 @@ def add(sub) -> None:
     p.add_argument("--fused", required=True, metavar="OUT.sgy", help="a fused volume")
     p.add_argument("--compare", nargs="+", default=[], metavar="B.sgy", help="more fused volumes, one row each")
     add_config_args(p)
-    p.add_argument("--ckpt", default=None, metavar="CKPT", help="take the edge branch settings from a checkpoint")
+    add_model_arg(p, "take the edge branch settings from this model (default: --config's, or the default pipeline)")
     p.add_argument("--clean", default=None, metavar="CLEAN.sgy", help="noise-free volume (synthetic data)")
     p.add_argument("--fault-mask", default=None, metavar="MASK.sgy", help="fault mask (synthetic data)")
     p.add_argument("--classical", default="all", metavar="NAMES",
@@ -41,20 +41,18 @@ def add(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from seisfuse.errors import SettingError
     from seisfuse.evaluation.evaluate import classical_names, evaluate
-    from seisfuse.files import atomic_output, check_output
+    from seisfuse.files import atomic_output, check_outputs
 
-    reads = [p for p in (args.input, args.fused, *args.compare, args.clean, args.fault_mask, args.ckpt, *args.config) if p]
-    for out in (args.json, args.qc_panel):
-        if out:
-            check_output(out, reads, force=args.force)
+    reads = [p for p in (args.input, args.fused, *args.compare, args.clean, args.fault_mask, *args.config) if p]
+    check_outputs([args.json, args.qc_panel], [*reads, *model_reads(args)], force=args.force)
     try:
         classical = classical_names(args.classical)
     except ValueError as exc:
         raise SettingError("classical", str(exc)) from None
-    if args.ckpt:
-        from seisfuse.inference.fusers import load_fuser
+    if args.model:
+        from seisfuse.inference.weights import load_model_file
 
-        settings = load_fuser(args.ckpt).settings
+        settings = load_model_file(args.model).branches
     else:
         settings = branch_settings(args)
     result = evaluate(args.input, [args.fused, *args.compare], settings, clean_path=args.clean,

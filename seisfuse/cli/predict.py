@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, flag, header_bytes
-from seisfuse.errors import SettingError, file_error
+from seisfuse.cli.common import add_config_args, add_header_args, add_model_arg, branch_settings, flag, header_bytes, model_reads
+from seisfuse.errors import SettingError, file_error, print_error
 from seisfuse.files import expand_paths
 from seisfuse.inference.tiles import Tiling
 from seisfuse.models.classical import method_names
@@ -20,7 +19,8 @@ def add_stream_args(p: argparse.ArgumentParser) -> None:
                    help="one or more SEG-Y files (quoted glob patterns are expanded too)")
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("--output", metavar="OUT.sgy", help="the output file (one input)")
-    out.add_argument("--output-dir", metavar="DIR", help="folder for the outputs, named like their inputs")
+    out.add_argument("--output-dir", metavar="DIR", help="folder for the outputs, named like their inputs (created if "
+                                                        "missing)")
     p.add_argument("--axis", choices=list(AXIS_CHOICES), default="auto",
                    help="auto (default): inline sections of a 3D survey, along the line of a 2D line or of a single "
                         "inline/crossline of a 3D survey, per gather; or inline, crossline, or both averaged")
@@ -42,9 +42,7 @@ def add(sub) -> None:
                                    "become IEEE float). Each input is normalized with its own statistics and its edge "
                                    "branch made as in training; outputs are in the input's amplitude units. A file "
                                    "that fails is reported and skipped; the exit code is 1 if any failed.")
-    p.add_argument("--ckpt", default=None, metavar="CKPT",
-                   help="checkpoint of `seisfuse fit`, weights of `seisfuse export`, or a folder holding one (a W&B "
-                        "artifact); default: the pretrained model shipped with seisfuse")
+    add_model_arg(p, "the model")
     add_stream_args(p)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--devices", type=int, default=1, metavar="N",
@@ -94,8 +92,12 @@ def jobs_from(args: argparse.Namespace) -> list[tuple[str, str]]:
             raise SettingError("output", f"names one file, but {len(inputs)} inputs were given; use --output-dir")
         return [(inputs[0], args.output)]
     folder = Path(args.output_dir)
-    if not folder.is_dir():
-        raise file_error(folder, "output folder does not exist")
+    if folder.exists() and not folder.is_dir():
+        raise file_error(folder, "--output-dir is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise file_error(folder, f"cannot create the output folder ({exc.strerror or exc})") from None
     return [(i, str(folder / Path(i).name)) for i in inputs]
 
 
@@ -108,17 +110,37 @@ def file_line(res) -> str:
             f"{rate:.1f} sections/s; input clip {res.clip:.4g}")
 
 
-def stream(fuser, args: argparse.Namespace, **predictor) -> int:
-    """Run a fuser over the jobs of args; one line per file, exit code 1 if any failed."""
-    from seisfuse.inference.predict import PredictOptions, Predictor
+def options_of(args: argparse.Namespace):
+    """PredictOptions from the parsed flags."""
+    from seisfuse.inference.predict import PredictOptions
 
     tiling = Tiling(args.tile, args.overlap) if hasattr(args, "tile") else Tiling()
-    options = PredictOptions(axis=args.axis, batch_size=args.batch_size, num_workers=args.num_workers,
-                             force=args.force, skip_existing=args.skip_existing, header_bytes=header_bytes(args),
-                             tiling=tiling, **{k: getattr(args, k) for k in ("precision", "block_mb") if hasattr(args, k)})
+    return PredictOptions(axis=args.axis, batch_size=args.batch_size, num_workers=args.num_workers, force=args.force,
+                          skip_existing=args.skip_existing, header_bytes=header_bytes(args), tiling=tiling,
+                          **{k: getattr(args, k) for k in ("precision", "block_mb") if hasattr(args, k)})
+
+
+def check_jobs(jobs: list[tuple[str, str]], options, reads: list) -> None:  # noqa: ANN001 - PredictOptions
+    """Before any model is loaded: a single input that cannot be fused, or a batch none of whose inputs can, is an
+    error now (a missing file, a folder, not SEG-Y, an existing output); a batch's bad files are reported with it."""
+    from seisfuse.inference.predict import precheck
+
+    problems = precheck(jobs, options, reads)
+    if problems and len(problems) == len(jobs):
+        raise problems[0]
+
+
+def stream(fuser_of, args: argparse.Namespace, reads: list, **predictor) -> int:  # noqa: ANN001
+    """Check the jobs of args, then build the fuser (fuser_of()) and run it over them; one line per file, exit code
+    1 if any failed."""
+    from seisfuse.inference.predict import Predictor
+
+    options = options_of(args)
     jobs = jobs_from(args)
+    check_jobs(jobs, options, reads)
+    fuser = fuser_of()
     run = Predictor(fuser, options, progress=not args.quiet, verbose=args.verbose,
-                    on_file=lambda r: print(file_line(r), flush=True), reads=getattr(args, "config", []), **predictor)
+                    on_file=lambda r: print(file_line(r), flush=True), reads=reads, **predictor)
     results = run.run(jobs)
     failed = [r for r in results if r.status == "failed"]
     if run.ranks.is_zero:
@@ -126,8 +148,7 @@ def stream(fuser, args: argparse.Namespace, **predictor) -> int:
             if r.status == "skipped":
                 print(file_line(r))
         for r in failed:
-            message = f"{flag(r.setting)}: {r.error}" if r.setting else r.error
-            print(f"seisfuse: error: {message}", file=sys.stderr)
+            print_error(f"{flag(r.setting)}: {r.error}" if r.setting else r.error)
         if len(results) > 1:
             counts = {s: sum(r.status == s for r in results) for s in ("written", "skipped", "failed")}
             shared = sum(r.status == "written by another rank" for r in results)
@@ -137,20 +158,32 @@ def stream(fuser, args: argparse.Namespace, **predictor) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from seisfuse.inference.fusers import load_fuser
+    from seisfuse.inference.predict import check_devices, resolve_device
 
-    fuser = load_fuser(args.ckpt)
-    if not args.quiet:
-        where = "the pretrained model shipped with seisfuse" if args.ckpt is None else args.ckpt
-        print(f"model: {fuser.name} ({where}); edges {fuser.settings.pipeline.describe()}", flush=True)
-    return stream(fuser, args, device=args.device, devices=args.devices, num_nodes=args.num_nodes, slurm=args.slurm)
+    resolve_device(args.device)  # a GPU asked for and absent: said before anything is read
+    check_devices(args.device, args.devices, args.num_nodes)
+
+    def fuser_of():  # noqa: ANN202 - a Fuser
+        from seisfuse.inference.fusers import load_fuser
+        from seisfuse.inference.weights import shipped_name
+
+        fuser = load_fuser(args.model)
+        if not args.quiet:
+            name = shipped_name(args.model)
+            where = f"the {name} model shipped with seisfuse" if name else args.model
+            print(f"model: {fuser.name} ({where}); {fuser.settings.describe()}", flush=True)
+        return fuser
+
+    return stream(fuser_of, args, [*model_reads(args)], device=args.device, devices=args.devices,
+                  num_nodes=args.num_nodes, slurm=args.slurm)
 
 
 def run_baseline(args: argparse.Namespace) -> int:
     from seisfuse.inference.fusers import baseline_fuser
 
-    fuser = baseline_fuser(args.method, branch_settings(args), **parse_params(args.param))
-    return stream(fuser, args, device="cpu")
+    settings, params = branch_settings(args), parse_params(args.param)
+    baseline_fuser(args.method, settings, **params)  # a bad method parameter: said before anything is read
+    return stream(lambda: baseline_fuser(args.method, settings, **params), args, list(args.config), device="cpu")
 
 
 def parse_params(items: list[str]) -> dict[str, float]:

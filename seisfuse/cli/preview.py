@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-from seisfuse.cli.common import add_config_args, add_header_args, branch_settings, header_bytes, parse_section
+from seisfuse.cli.common import (
+    add_config_args,
+    add_header_args,
+    add_model_arg,
+    branch_settings,
+    header_bytes,
+    model_reads,
+    parse_section,
+)
 from seisfuse.errors import SettingError
 
 
@@ -20,8 +27,7 @@ def add(sub) -> None:
     add_config_args(p)
     p.add_argument("--section", default=None, metavar="AXIS:K",
                    help="inline:K or crossline:K (line numbers) or time:T (ms); default: the middle inline")
-    p.add_argument("--ckpt", default=None, metavar="CKPT",
-                   help="checkpoint, weights file or folder for the fused panels (default: the shipped model)")
+    add_model_arg(p, "the model of the fused panels")
     p.add_argument("--no-model", action="store_true", help="raw | edge panels only")
     p.add_argument("--out", required=True, metavar="PANEL.png")
     p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
@@ -36,24 +42,25 @@ def run(args: argparse.Namespace) -> int:
     from seisfuse.files import check_output
     from seisfuse.segy import open_volume
 
-    check_output(args.out, [args.input, *([args.ckpt] if args.ckpt else []), *args.config], force=args.force)
-    if args.ckpt and (args.config or args.overrides):
-        raise SettingError("config", "previews an edge pipeline without a model; --ckpt's model uses its own")
+    check_output(args.out, [args.input, *model_reads(args), *args.config], force=args.force)
+    if args.model and (args.config or args.overrides):
+        raise SettingError("config", "previews an edge pipeline without a model; --model's model uses its own")
     settings = branch_settings(args)
     fuser, title = None, "fused"
     if not (args.no_model or args.config or args.overrides):
         from seisfuse.inference.fusers import load_fuser
 
-        fuser = load_fuser(args.ckpt, device="cpu")
+        fuser = load_fuser(args.model, device="cpu")
         settings = fuser.settings
-        title = f"fused ({os.path.basename(args.ckpt) if args.ckpt else 'pretrained'})"
+        title = f"fused ({fuser.name})"
     with open_volume(args.input, header_bytes(args)) as vol:
         view = parse_section(vol, args.section)
         branches = Branches.of_volume(settings, vol)
-        raw, edge = branches.pair(read_view(vol, view))
+        section = read_view(vol, view)
+        raw, edge = branches.pair(section)
         extent = view_extent(vol, view)
         heading = f"{vol.path.name} | {view.label} | edges: {branches.pipeline.describe()}"
-    fused = fuser.fuse_pair(raw, edge) if fuser is not None else None
+    fused = fuser.fuse_stack(branches.stack(section)) if fuser is not None else None
     save_png(preview_figure(raw, edge, extent, heading, branches.pipeline.output, fused, title), args.out)
     print(f"wrote {args.out}: {view.label} of {args.input}")
     return 0

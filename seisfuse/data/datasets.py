@@ -1,4 +1,9 @@
-"""Datasets of (raw, edge) patch pairs in [0, 1] from SEG-Y files, one handle per worker process."""
+"""Datasets of patches of branches in [0, 1] from SEG-Y files, one handle per worker process.
+
+Every item carries `inputs`, the (N, H, W) stack of the branches the network fuses, and `raw`
+and `edge` (1, H, W), which the losses use. Patches of files hold the local branches only (raw,
+edge): a classical denoiser's branch is computed on whole sections (`pool.py`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from seisfuse.branches import Branches
+from seisfuse.branches import EDGE, RAW, Branches, stack_branches
 from seisfuse.data.blindspot import BlindSpot, apply_masking, draw_masking
 from seisfuse.data.index import AXIS_NAMES
 from seisfuse.data.noisier import Noisier, draw_noise, noise_psd
@@ -66,6 +71,11 @@ class SurveyFile:
         return self.volume.n_samples, self.volume.section_width(axis)
 
 
+def local_inputs(branches: Branches, raw: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """The (N, H, W) stack of a patch's branches from its raw and edge branches (local branch lists only)."""
+    return stack_branches(branches.settings.branches, {RAW: raw, EDGE: edge})
+
+
 class PatchDataset(Dataset):
     """(raw, edge) patch pairs from a patch index, jittered and flipped when training."""
 
@@ -101,9 +111,10 @@ class PatchDataset(Dataset):
         return src.branches.window_in_region(read, src.shape(axis), y0, y0 + p, x0, x0 + p)
 
     def tensors(self, arrays: list[np.ndarray]) -> list[torch.Tensor]:
-        """(1, H, W) float32 tensors of the arrays, all flipped left-right together when a training flip is drawn."""
+        """(1, H, W) float32 tensors of (H, W) arrays ((1, N, H, W) of stacks), all flipped left-right together when a
+        training flip is drawn."""
         if self.flip and bool(torch.randint(0, 2, ()).item()):
-            arrays = [a[:, ::-1] for a in arrays]
+            arrays = [a[..., ::-1] for a in arrays]
         return [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None] for a in arrays]
 
     def pair(self, f: int, axis: str, k: int, y0: int, x0: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,11 +126,8 @@ class PatchDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         f, axis, k, y0, x0 = self.position(i)
         raw, edge = self.pair(f, axis, k, y0, x0)
-        if self.flip and bool(torch.randint(0, 2, ()).item()):
-            raw, edge = raw[:, ::-1], edge[:, ::-1]
-        return {"raw": torch.from_numpy(np.ascontiguousarray(raw))[None],
-                "edge": torch.from_numpy(np.ascontiguousarray(edge))[None],
-                "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}
+        raw, edge, inputs = self.tensors([raw, edge, local_inputs(self.files[f].branches, raw, edge)])
+        return {"raw": raw, "edge": edge, "inputs": inputs[0], "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}
 
 
 class BlindSpotPatches(PatchDataset):
@@ -146,8 +154,10 @@ class BlindSpotPatches(PatchDataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         f, axis, k, y0, x0 = self.position(i)
         rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
-        raw, edge, target, hidden = self.tensors(list(self.masked_pair(f, axis, k, y0, x0, rng)))
-        return {"raw": raw, "edge": edge, "target": target, "mask": hidden,
+        raw, edge, target, hidden = self.masked_pair(f, axis, k, y0, x0, rng)
+        inputs = local_inputs(self.files[f].branches, raw, edge)
+        raw, edge, target, hidden, inputs = self.tensors([raw, edge, target, hidden, inputs])
+        return {"raw": raw, "edge": edge, "inputs": inputs[0], "target": target, "mask": hidden,
                 "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}
 
 
@@ -179,7 +189,9 @@ class NoisierPatches(PatchDataset):
         noisier = window + draw_noise(window.shape, self.psd(f), self.noisier.ratio, rng)
         raw, edge = src.branches.pair_of_window(np.clip(noisier, 0.0, 1.0), origin, y0, y0 + p, x0, x0 + p)
         target, target_edge = src.branches.pair_of_window(window, origin, y0, y0 + p, x0, x0 + p)
-        raw, edge, target, target_edge = self.tensors([raw, edge, target, target_edge])
-        return {"raw": raw, "edge": edge, "clean": target, "clean_edge": target_edge, "fault": torch.zeros_like(raw),
+        inputs = local_inputs(src.branches, raw, edge)
+        raw, edge, target, target_edge, inputs = self.tensors([raw, edge, target, target_edge, inputs])
+        return {"raw": raw, "edge": edge, "inputs": inputs[0], "clean": target, "clean_edge": target_edge,
+                "fault": torch.zeros_like(raw),
                 "target": target, "mask": torch.zeros_like(raw), "has_clean": torch.tensor(False),
                 "key": f"{Path(self.files[f].path).name}:{axis}:{k}"}

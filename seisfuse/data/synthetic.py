@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from seisfuse.branches import Branches, BranchSettings
-from seisfuse.data.datasets import PatchDataset
+from seisfuse.data.datasets import PatchDataset, local_inputs
 from seisfuse.normalize import Normalizer
 from seisfuse.synth.survey import SynthRanges, make_survey
 
@@ -53,15 +53,16 @@ class SyntheticData:
             raise ValueError("data.synthetic.clip_jitter must be >= 0")
 
 
-def _item(raw: np.ndarray, edge: np.ndarray, clean: np.ndarray, clean_edge: np.ndarray, fault: np.ndarray,
-          has_clean: bool, key: str) -> dict[str, Any]:
-    """A training item: (1, H, W) float32 tensors and whether its references are truly noise-free."""
+def clean_item(inputs: np.ndarray, edge: np.ndarray, clean: np.ndarray, clean_edge: np.ndarray, fault: np.ndarray,
+               key: str) -> dict[str, Any]:
+    """A training item with noise-free references: the (N, H, W) branches, then (1, H, W) float32 tensors."""
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
 
-    return {"raw": t(raw), "edge": t(edge), "clean": t(clean), "clean_edge": t(clean_edge), "fault": t(fault),
-            "target": t(raw), "mask": torch.zeros((1, *raw.shape), dtype=torch.float32),
-            "has_clean": torch.tensor(has_clean), "key": key}
+    raw = inputs[0]
+    return {"inputs": torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)), "raw": t(raw), "edge": t(edge), "clean": t(clean), "clean_edge": t(clean_edge),
+            "fault": t(fault), "target": t(raw), "mask": torch.zeros((1, *raw.shape), dtype=torch.float32),
+            "has_clean": torch.tensor(True), "key": key}
 
 
 class SyntheticPatches(Dataset):
@@ -94,35 +95,38 @@ class SyntheticPatches(Dataset):
         raw, edge = branches.pair(noisy)
         ref, ref_edge = branches.pair(clean)
         c = slice(self.halo, self.halo + self.patch)
-        arrays = [a[c, c] for a in (raw, edge, ref, ref_edge, fault)]
+        arrays = [a[..., c, c] for a in (local_inputs(branches, raw, edge), edge, ref, ref_edge, fault)]
         if self.flip and rng.random() < 0.5:
-            arrays = [a[:, ::-1] for a in arrays]
-        return _item(*arrays, has_clean=True, key=f"synthetic:{self.seed}:{epoch}:{i}")
+            arrays = [a[..., ::-1] for a in arrays]
+        return clean_item(*arrays, key=f"synthetic:{self.seed}:{epoch}:{i}")
 
 
 class TrainingPatches(Dataset):
-    """Real-file patches (their own references: the `sources` terms) followed by synthetic ones, by (epoch, index)."""
+    """Real-file patches (their own references: the `sources` terms) followed by the sources drawn by (epoch, index)
+    keys (synthetic patches, pool patches), one after the other."""
 
-    def __init__(self, real: PatchDataset | None, synthetic: SyntheticPatches | None) -> None:
+    def __init__(self, real: PatchDataset | None, keyed: list[Dataset]) -> None:
         self.real = real
-        self.synthetic = synthetic
+        self.keyed = keyed
         self.n_real = len(real) if real is not None else 0
+        self.starts = np.cumsum([self.n_real, *(len(k) for k in keyed)])
 
     def __len__(self) -> int:
-        return self.n_real + (len(self.synthetic) if self.synthetic is not None else 0)
+        return int(self.starts[-1])
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
         epoch, i = key if isinstance(key, tuple) else (0, key)
         if i < self.n_real:
             return with_own_references(self.real[i])
-        return self.synthetic[(epoch, i - self.n_real)]
+        j = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.keyed[j][(epoch, i - int(self.starts[j]))]
 
 
 class ValidationPatches(Dataset):
     """The files' validation patches (their own references) interleaved with a fixed synthetic set that has clean
     references (the scoring set of val/score), so a validation limited to a few batches still sees both."""
 
-    def __init__(self, real: PatchDataset | None, scoring: SyntheticPatches | None) -> None:
+    def __init__(self, real: PatchDataset | None, scoring: Dataset | None) -> None:
         self.real = real
         self.scoring = scoring
         n_real = len(real) if real is not None else 0

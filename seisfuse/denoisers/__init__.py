@@ -11,6 +11,7 @@ callable ``f(section) -> section`` (as timm's ``create_attn`` maps a name to its
 | fxdecon | f-x deconvolution, forward-backward, windowed (`fxdecon.py`) | |
 | bm3d | BM3D, white-noise sigma estimated per section (`bm3d.py`) | extra `baselines` |
 | bm3d-psd | BM3D, noise spectrum estimated per section from adjacent-trace differences | extra `baselines` |
+| bm3d-so | structure-oriented BM3D: flattened along local slopes in windows of traces (`structure.py`) | extra `baselines` |
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from seisfuse.denoisers import bm3d, filters
 from seisfuse.denoisers.fxdecon import fxdecon
+from seisfuse.denoisers.structure import bm3d_so
 
 Denoise = Callable[[np.ndarray], np.ndarray]
 
@@ -71,6 +73,9 @@ DENOISERS: dict[str, DenoiserInfo] = {d.name: d for d in (
                  needs_extra=True, summary="BM3D, white-noise sigma estimated per section"),
     DenoiserInfo("bm3d-psd", bm3d.bm3d_psd, {"sigma_scale": 1.0}, _grid(sigma_scale=(0.75, 1.0, 1.25, 1.5)),
                  needs_extra=True, summary="BM3D, noise spectrum estimated per section (adjacent-trace differences)"),
+    DenoiserInfo("bm3d-so", bm3d_so, {"sigma_scale": 1.0, "window": 16, "step": 8},
+                 _grid(sigma_scale=(0.75, 1.0, 1.25), window=(8, 16, 32), step=(4, 8)),
+                 needs_extra=True, summary="structure-oriented BM3D: flattened along local slopes, white sigma"),
 )}
 
 

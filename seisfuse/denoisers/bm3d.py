@@ -43,11 +43,20 @@ def available() -> bool:
     return True
 
 
-def _run(img: np.ndarray, sigma_psd: float | np.ndarray) -> np.ndarray:
-    """BM3D of a 2D image in [0, 1] (float32 out, clipped)."""
+BLOCK = 8  # the bm3d package's block size: smaller images are padded (reflected) to it
+
+
+def run_bm3d(img: np.ndarray, sigma_psd: float | np.ndarray) -> np.ndarray:
+    """BM3D of a 2D image in [0, 1] (float32 out, clipped); an image narrower than a block is reflected to one."""
     z = np.asarray(img, dtype=np.float64)
-    out = np.asarray(_bm3d()(z, sigma_psd), dtype=np.float32)
-    return np.clip(out.reshape(z.shape), 0.0, 1.0)
+    h, w = z.shape
+    ph, pw = max(0, BLOCK - h), max(0, BLOCK - w)
+    if ph or pw:
+        z = np.pad(z, ((0, ph), (0, pw)), mode="symmetric")
+        if isinstance(sigma_psd, np.ndarray):  # a PSD is per frequency of the padded image: resample it
+            sigma_psd = np.pad(sigma_psd, ((0, ph), (0, pw)), mode="edge") * (z.size / (h * w))
+    out = np.asarray(_bm3d()(z, sigma_psd), dtype=np.float32).reshape(z.shape)[:h, :w]
+    return np.clip(out, 0.0, 1.0)
 
 
 def bm3d_white(img: np.ndarray, sigma_scale: float = 1.0) -> np.ndarray:
@@ -57,7 +66,7 @@ def bm3d_white(img: np.ndarray, sigma_scale: float = 1.0) -> np.ndarray:
     sigma = estimate_sigma(img) * sigma_scale
     if sigma <= 0:
         return np.asarray(img, dtype=np.float32).copy()
-    return _run(img, sigma)
+    return run_bm3d(img, sigma)
 
 
 def bm3d_psd(img: np.ndarray, sigma_scale: float = 1.0) -> np.ndarray:
@@ -67,9 +76,9 @@ def bm3d_psd(img: np.ndarray, sigma_scale: float = 1.0) -> np.ndarray:
     psd = estimate_psd(img) * sigma_scale**2
     if not np.any(psd > 0):
         return np.asarray(img, dtype=np.float32).copy()
-    return _run(img, psd)
+    return run_bm3d(img, psd)
 
 
 def bm3d_psd_given(img: np.ndarray, psd: np.ndarray) -> np.ndarray:
     """BM3D given a noise PSD (the oracle rows of the benchmarks, with the true noise's spectrum)."""
-    return _run(img, psd)
+    return run_bm3d(img, psd)

@@ -1,13 +1,14 @@
 """Fusers and the one inference spine: amplitudes of sections in, fused amplitudes out.
 
-A :class:`Fuser` fuses batches of normalized (raw, edge) sections: a trained network
+A :class:`Fuser` fuses batches of the normalized branches of sections: a trained network
 (:func:`load_fuser`: a checkpoint, an exported weights file or folder, or the shipped
 model) or a classical method (:func:`baseline_fuser`: a fusion rule or a denoiser of the
 raw section). Every caller (``seisfuse predict``, the Python API, ``preview``, the
 validation panels, the benchmarks) goes through the same three steps:
 
 1. :func:`prepare`: normalize sections with their volume's normalizer, build the
-   (raw, edge) pair, note the dead traces (on the CPU, in DataLoader workers for predict);
+   branches the model fuses (raw, edge, and any classical denoiser's estimate: `branches.py`),
+   note the dead traces (on the CPU, in DataLoader workers for predict);
 2. :meth:`Fuser.forward`: move to the device, autocast to the precision, fuse whole or in
    overlapping tiles blended with smooth weights (`tiles.Tiling`), clamp to [0, 1];
 3. :func:`restore`: map back to the volume's amplitude units; dead traces stay zero.
@@ -26,11 +27,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from seisfuse.branches import Branches, BranchSettings
+from seisfuse.branches import DEFAULT_BRANCHES, Branches, BranchSettings
 from seisfuse.errors import SettingError
 from seisfuse.inference.tiles import DEFAULT_TILING, Tiling, tiled
 from seisfuse.inference.weights import ModelFile, load_model_file
-from seisfuse.models.classical import FUSION_RULES
+from seisfuse.models.classical import CLASSICAL_FUSIONS
 from seisfuse.normalize import Normalizer, dead_traces
 
 #: Inference precisions: autocast dtype (None: float32 throughout).
@@ -45,9 +46,8 @@ def check_precision(precision: str) -> str:
 
 
 def prepare(sections: Sequence[np.ndarray], branches: Branches) -> dict[str, torch.Tensor]:
-    """Step 1: (raw, edge) pairs (B, 1, H, W) in [0, 1] of sections of amplitudes, and their dead traces (B, W)."""
-    raws, edges = zip(*(branches.pair(s) for s in sections), strict=True)
-    return {"raw": torch.from_numpy(np.stack(raws))[:, None], "edge": torch.from_numpy(np.stack(edges))[:, None],
+    """Step 1: the branches (B, N, H, W) in [0, 1] of sections of amplitudes, and their dead traces (B, W)."""
+    return {"inputs": torch.from_numpy(np.stack([branches.stack(s) for s in sections])),
             "dead": torch.from_numpy(np.stack([dead_traces(s) for s in sections]))}
 
 
@@ -60,11 +60,11 @@ def restore(fused: np.ndarray, normalizer: Normalizer, dead: np.ndarray) -> np.n
 
 @dataclass
 class Fuser:
-    """Something that fuses batches of normalized (raw, edge) sections, with the settings that made them."""
+    """Something that fuses batches of the normalized branches of sections, with the settings that make them."""
 
     name: str
     settings: BranchSettings
-    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    fn: Callable[[torch.Tensor], torch.Tensor]
     module: torch.nn.Module | None = None
     source: Path | None = None  # the model file it was read from: never an output
 
@@ -79,21 +79,18 @@ class Fuser:
             self.module.to(device).eval()
         return self
 
-    def forward(self, raw: torch.Tensor, edge: torch.Tensor, tiling: Tiling = DEFAULT_TILING,
-                precision: str = "32") -> np.ndarray:
-        """Step 2: fused (B, H, W) in [0, 1] as float32 on the CPU, from (B, 1, H, W) pairs."""
+    def forward(self, inputs: torch.Tensor, tiling: Tiling = DEFAULT_TILING, precision: str = "32") -> np.ndarray:
+        """Step 2: fused (B, H, W) in [0, 1] as float32 on the CPU, from (B, N, H, W) stacks of branches."""
         device = self.device
-        raw = raw.to(device, non_blocking=True)
-        edge = edge.to(device, non_blocking=True)
+        inputs = inputs.to(device, non_blocking=True)
         dtype = PRECISIONS[check_precision(precision)]
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            out = tiled(self.fn, raw, edge, tiling.tile, tiling.overlap)
+            out = tiled(self.fn, inputs, tiling.tile, tiling.overlap)
         return out.float().clamp(0.0, 1.0)[:, 0].cpu().numpy()
 
-    def fuse_pair(self, raw: np.ndarray, edge: np.ndarray, tiling: Tiling = DEFAULT_TILING) -> np.ndarray:
-        """One normalized (H, W) pair fused, in [0, 1] (pictures, validation panels)."""
-        return self.forward(torch.from_numpy(np.ascontiguousarray(raw))[None, None],
-                            torch.from_numpy(np.ascontiguousarray(edge))[None, None], tiling)[0]
+    def fuse_stack(self, stack: np.ndarray, tiling: Tiling = DEFAULT_TILING) -> np.ndarray:
+        """One normalized (N, H, W) stack of branches fused, in [0, 1] (pictures, validation panels)."""
+        return self.forward(torch.from_numpy(np.ascontiguousarray(stack))[None], tiling)[0]
 
     def fuse_amplitudes(self, sections: Sequence[np.ndarray], branches: Branches, tiling: Tiling = DEFAULT_TILING,
                         precision: str = "32") -> np.ndarray:
@@ -101,7 +98,7 @@ class Fuser:
         out = np.empty((len(sections), *np.shape(sections[0])), dtype=np.float32)
         for i, section in enumerate(sections):
             batch = prepare([section], branches)
-            fused = self.forward(batch["raw"], batch["edge"], tiling, precision)
+            fused = self.forward(batch["inputs"], tiling, precision)
             out[i] = restore(fused, branches.normalizer, batch["dead"].numpy())[0]
         return out
 
@@ -126,10 +123,10 @@ def classical_method(name: str, **params: Any) -> Callable[[np.ndarray, np.ndarr
     """f(raw, edge) of a fusion rule, or of a classical denoiser of the raw section (tuned parameters unless given)."""
     from seisfuse import denoisers
 
-    if name in FUSION_RULES:
+    if name in CLASSICAL_FUSIONS:
         if params:
             raise SettingError("method", f"{name} takes no parameters")
-        return FUSION_RULES[name]
+        return CLASSICAL_FUSIONS[name]
     try:
         denoise = denoisers.create_denoiser(name, **params)
     except ValueError as exc:
@@ -146,9 +143,13 @@ def baseline_fuser(name: str, settings: BranchSettings | None = None, **params: 
     """A classical fusion rule or denoiser as a Fuser on pairs made with the given settings (defaults without)."""
     func = classical_method(name, **params)
 
-    def fn(raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
-        r, e = raw.detach().float().cpu().numpy(), edge.detach().float().cpu().numpy()
-        out = np.stack([func(r[i, 0], e[i, 0]) for i in range(r.shape[0])])[:, None]
-        return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).to(raw.device)
+    settings = settings or BranchSettings()
+    if settings.branches != DEFAULT_BRANCHES:
+        raise SettingError("method", f"classical methods work on the raw and edge branches, not {settings.branches}")
 
-    return Fuser(name=name if name in FUSION_RULES else func.__name__, settings=settings or BranchSettings(), fn=fn)
+    def fn(x: torch.Tensor) -> torch.Tensor:
+        a = x.detach().float().cpu().numpy()
+        out = np.stack([func(a[i, 0], a[i, 1]) for i in range(a.shape[0])])[:, None]
+        return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).to(x.device)
+
+    return Fuser(name=name if name in CLASSICAL_FUSIONS else func.__name__, settings=settings, fn=fn)

@@ -3,7 +3,7 @@
 For each file: open it, estimate its normalization, choose the section directions (`auto`:
 along the line, never across a one-trace-wide section), and create the output as a copy
 of the input (every header kept) under a temporary name beside the target
-(`segy.OutputFile`). DataLoader workers read sections and prepare the (raw, edge) pairs
+(`segy.OutputFile`). DataLoader workers read sections and prepare the branches
 while the device fuses them (`fusers`: the same spine as the Python API); fused sections
 are written back in the input's amplitude units and the finished output is fsync'ed and
 renamed. `both` averages an inline and a crossline pass in the output file (the buffer is
@@ -86,7 +86,7 @@ def failed(input_path: Path, output: Path, exc: BaseException) -> FileResult:
 
 
 class SectionDataset(Dataset):
-    """Groups of whole sections as prepared (raw, edge) batches, numbered as the plan numbered them.
+    """Groups of whole sections as prepared batches of branches, numbered as the plan numbered them.
 
     Along a strided direction a group is a block read in one pass over the file (GridVolume.section_block).
     A group that cannot be read comes back with its error instead of ending the whole loader.
@@ -111,6 +111,34 @@ class SectionDataset(Dataset):
             return {"group": g.number, **prepare(sections, self.branches[g.file])}
         except Exception as exc:  # noqa: BLE001 - reported against its file by the loop
             return {"group": g.number, "error": describe_failure(exc, volume.path)}
+
+
+def precheck(jobs: Sequence[tuple[str | os.PathLike, str | os.PathLike]], options: PredictOptions,
+             reads: Sequence[str | os.PathLike] = ()) -> list[SeisfuseError]:
+    """What stops each job before any model is loaded: its output (a read file, a folder, existing), its input (missing,
+    a folder, not SEG-Y or MDIO); the errors, one per failing job, in order. Reads headers only."""
+    problems: list[SeisfuseError] = []
+    for a, b in jobs:
+        if Path(b).exists() and options.skip_existing and not options.force:
+            continue
+        try:
+            check_output(b, [a, *reads], force=options.force)
+            with open_volume(a, options.header_bytes) as volume:
+                volume.check_output_name(b)
+                volume.fusion_axes(options.axis)
+        except SeisfuseError as exc:
+            problems.append(exc)
+    return problems
+
+
+def check_devices(device: str, devices: int, num_nodes: int = 1) -> None:
+    """Say, in one note, that several ranks on a machine without a GPU are CPU processes sharing its cores."""
+    if devices > 1 and device != "cuda" and not torch.cuda.is_available():
+        import logging
+
+        logging.getLogger("seisfuse").warning(
+            "--devices %d on a machine without a GPU starts %d CPU processes that share its %d cores: usually slower "
+            "than --devices 1", devices, devices, os.cpu_count() or 1)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -285,8 +313,7 @@ class Predictor:
         """Fuse a group's sections batch by batch and write them (averaged into the first pass on a second one)."""
         o, out = self.options, run.output.volume
         for a in range(0, len(group.sections), o.batch_size):
-            fused = self.fuser.forward(item["raw"][a:a + o.batch_size], item["edge"][a:a + o.batch_size], o.tiling,
-                                       o.precision)
+            fused = self.fuser.forward(item["inputs"][a:a + o.batch_size], o.tiling, o.precision)
             amps = restore(fused, run.branches.normalizer, item["dead"][a:a + o.batch_size].numpy())
             for k, amp in zip(group.sections[a:a + o.batch_size], amps, strict=True):
                 if step.average:

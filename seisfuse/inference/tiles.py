@@ -54,21 +54,21 @@ def blend_window(h: int, w: int, overlap: int) -> torch.Tensor:
     return ramp(h)[:, None] * ramp(w)[None, :]
 
 
-def tiled(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], raw: torch.Tensor, edge: torch.Tensor,
-          tile: int, overlap: int) -> torch.Tensor:
-    """Apply fn to (B, 1, H, W) inputs whole, or in overlapping tiles blended by weight when larger than tile."""
+def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int) -> torch.Tensor:
+    """Apply fn to a (B, N, H, W) stack of branches whole, or in overlapping tiles blended by weight when larger than
+    tile; fn returns (B, 1, h, w) for each (B, N, h, w) tile."""
     import torch
 
-    _, _, h, w = raw.shape
+    b, _, h, w = x.shape
     if h <= tile and w <= tile:
-        return fn(raw, edge)
-    out = torch.zeros_like(raw, dtype=torch.float32)
-    weight = torch.zeros((h, w), dtype=torch.float32, device=raw.device)
+        return fn(x)
+    out = torch.zeros((b, 1, h, w), dtype=torch.float32, device=x.device)
+    weight = torch.zeros((h, w), dtype=torch.float32, device=x.device)
     for y in tile_starts(h, tile, overlap):
-        for x in tile_starts(w, tile, overlap):
+        for x0 in tile_starts(w, tile, overlap):
             th, tw = min(tile, h), min(tile, w)
-            win = blend_window(th, tw, overlap).to(raw.device)
-            part = fn(raw[..., y:y + th, x:x + tw], edge[..., y:y + th, x:x + tw]).float()
-            out[..., y:y + th, x:x + tw] += part * win
-            weight[y:y + th, x:x + tw] += win
+            win = blend_window(th, tw, overlap).to(x.device)
+            part = fn(x[..., y:y + th, x0:x0 + tw]).float()
+            out[..., y:y + th, x0:x0 + tw] += part * win
+            weight[y:y + th, x0:x0 + tw] += win
     return out / weight

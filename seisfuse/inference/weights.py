@@ -10,7 +10,10 @@ Lightning version a cluster has, and fast. Sources:
 * an exported weights file (:func:`export`, ``seisfuse export CKPT OUT.pt``): weights only,
   a few MB, the form the shipped model and W&B model artifacts take;
 * a folder holding one of those (a W&B artifact downloaded by ``wandb artifact get``);
-* ``None``: the pretrained model shipped inside the package (``seisfuse/pretrained/``).
+* a shipped model by name (:data:`SHIPPED`, inside the package's ``seisfuse/pretrained/``): ``fast`` (raw
+  and edge branches, 10x or more faster than BM3D) or ``best`` (with the classical denoisers' estimates as
+  branches: needs the ``baselines`` extra, and costs what its branches cost); ``None`` or ``pretrained``
+  is the default, ``fast``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,11 @@ from seisfuse.errors import file_error
 EXPORT_KIND = "seisfuse-weights"
 EXPORT_VERSION = 1
 CHECKPOINT_FORMATS = (1, 2)  # 1: hyper_parameters edges / clip_percentile; 2: hyper_parameters branches
-PRETRAINED = "pretrained.pt"
+#: The models shipped inside the package, by name (files in seisfuse/pretrained/).
+SHIPPED = {"fast": "fast.pt", "best": "best.pt"}
+DEFAULT_MODEL = "fast"
+#: Names that mean the default shipped model (`model.init_weights: pretrained` in older configs).
+DEFAULT_ALIASES = (None, "pretrained")
 
 
 @dataclass
@@ -44,15 +51,19 @@ class ModelFile:
 
     @property
     def name(self) -> str:
-        """A short name for messages: the file, or 'pretrained'."""
+        """A short name for messages: the file, or the shipped model's name."""
         return self.meta.get("name") or (self.path.name if self.path else "model")
 
     def build(self, device: str | torch.device = "cpu") -> torch.nn.Module:
         """The FusionNet with these weights, in eval mode."""
         from seisfuse.models import FusionConfig, FusionNet
 
-        net = FusionNet(FusionConfig.from_dict(self.net))
-        net.load_state_dict(self.state_dict)
+        config = FusionConfig.from_dict(self.net)
+        if config.inputs != len(self.branches.branches):
+            raise file_error(self.path or self.name, f"the network fuses {config.inputs} branches but the file lists "
+                                                     f"{len(self.branches.branches)} ({', '.join(self.branches.branches)})")
+        net = FusionNet(config)
+        net.load_state_dict(FusionNet.upgrade_state_dict(self.state_dict))
         return net.to(device).eval()
 
     def to_export(self) -> dict[str, Any]:
@@ -62,9 +73,34 @@ class ModelFile:
                 "state_dict": {k: v.detach().cpu().contiguous() for k, v in self.state_dict.items()}}
 
 
-def pretrained_path() -> Path:
-    """Where the shipped pretrained weights live inside the installed package."""
-    return Path(str(resources.files("seisfuse") / "pretrained" / PRETRAINED))
+def shipped_name(path: str | os.PathLike | None) -> str | None:
+    """The shipped model a model argument names (None, 'pretrained', 'fast', 'best'), or None for a path."""
+    if path in DEFAULT_ALIASES:
+        return DEFAULT_MODEL
+    return str(path) if str(path) in SHIPPED else None
+
+
+def shipped_path(name: str = DEFAULT_MODEL) -> Path:
+    """Where a shipped model's weights live inside the installed package."""
+    return Path(str(resources.files("seisfuse") / "pretrained" / SHIPPED[name]))
+
+
+def model_source(path: str | os.PathLike | None = None) -> Path:
+    """The file a model argument names: a shipped model's, a checkpoint or weights file, or the one in a folder."""
+    name = shipped_name(path)
+    if name is not None:
+        source = shipped_path(name)
+        if not source.is_file():
+            raise file_error(source, f"the shipped {name!r} model is missing from this installation; reinstall "
+                                     "seisfuse or pass a checkpoint")
+        return source
+    source = Path(path)
+    if source.is_dir():
+        return _find_in_folder(source)
+    if not source.is_file():
+        raise file_error(source, "checkpoint not found (a model is fast, best, a checkpoint, a weights file or a "
+                                 "folder holding one)")
+    return source
 
 
 def _find_in_folder(folder: Path) -> Path:
@@ -76,35 +112,28 @@ def _find_in_folder(folder: Path) -> Path:
     return found[0]
 
 
-def _torch_load(path: Path) -> Any:
-    """Load a file with torch's safe (weights-only) unpickler, with one-line errors."""
+def read_weights_only(path: str | os.PathLike, what: str = "seisfuse checkpoint or weights file") -> Any:
+    """A torch file read with torch's safe unpickler (no code runs, whatever the torch version), or a one-line error
+    naming the file: the one reader of every checkpoint and weights file seisfuse opens."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a foreign or damaged file can fail in many ways
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise file_error(path, f"not a seisfuse checkpoint or weights file ({first})") from None
+    except Exception as exc:  # noqa: BLE001 - truncated, foreign or malicious files fail in many ways
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise file_error(path, f"not a readable, weights-only {what} ({first})") from None
 
 
 def load_model_file(path: str | os.PathLike | None = None) -> ModelFile:
-    """Read a checkpoint, an exported weights file, a folder holding one, or (None) the shipped model."""
-    if path is None:
-        source = pretrained_path()
-        if not source.is_file():
-            raise file_error(source, "the pretrained weights are missing from this installation; reinstall seisfuse "
-                                     "or pass a checkpoint")
-    else:
-        source = Path(path)
-        if source.is_dir():
-            source = _find_in_folder(source)
-        elif not source.is_file():
-            raise file_error(source, "checkpoint not found")
-    data = _torch_load(source)
+    """Read a shipped model by name (None: the default), a checkpoint, an exported weights file or a folder holding
+    one."""
+    source = model_source(path)
+    data = read_weights_only(source)
     if not isinstance(data, dict):
         raise file_error(source, "not a seisfuse checkpoint or weights file (no mapping inside)")
     model = _from_export(data, source) if data.get("kind") == EXPORT_KIND else _from_checkpoint(data, source)
     model.path = source
-    if path is None:
-        model.meta.setdefault("name", "pretrained")
+    name = shipped_name(path)
+    if name is not None:
+        model.meta.setdefault("name", name)
     return model
 
 

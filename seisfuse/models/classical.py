@@ -65,7 +65,7 @@ def wavelet(raw: np.ndarray, edge: np.ndarray, wavelet_name: str = "db2", levels
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-FUSION_RULES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+CLASSICAL_FUSIONS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "average": average,
     "laplacian": laplacian_pyramid,
     "wavelet": wavelet,
@@ -76,4 +76,4 @@ def method_names() -> tuple[str, ...]:
     """Every classical method `seisfuse baseline` runs: the fusion rules, then the registered denoisers."""
     from seisfuse.denoisers import names
 
-    return (*FUSION_RULES, *names())
+    return (*CLASSICAL_FUSIONS, *names())

@@ -1,8 +1,14 @@
-"""FusionNet: two encoders, a fusion stage (rule, attention, deformable conv) and a decoder to one section.
+"""FusionNet: an encoder per branch, a fusion stage (rule, attention, deformable conv) and a decoder to one section.
 
-    raw  ──► encoder ──┐
-                       ├─► fusion rule ─► attention ─► 1x1 reduce ─► deformable conv ─► decoder ─► fused
-    edge ──► encoder ──┘   (concat | add | l1 | asff)  (cbam | se | none)  (dcn | conv)
+    raw      ──► encoder ──┐
+    edge     ──► encoder ──┤
+    bm3d-psd ──► encoder ──┼─► fusion rule ─► attention ─► 1x1 reduce ─► deformable conv ─► decoder ─► fused
+    ...      ──► encoder ──┘   (concat | add | l1 | asff  (cbam | se | none)               (dcn | conv)
+                                over the N branches)
+
+The input is the (B, N, H, W) stack of the N branches of `seisfuse.branches` (`inputs`: N; raw
+first, the fast model's two are raw and edge; the best model's add classical denoisers' estimates,
+each right where its noise model holds), one encoder each, or one shared encoder (`shared_encoder`).
 
 `scale: 2` works at half resolution: each encoder starts with a pixel-unshuffle (the
 lossless space-to-depth stem of FFDNet, Zhang et al., IEEE TIP 2018) and the head ends
@@ -21,13 +27,17 @@ encoders three noise-level maps estimated from the raw section itself (`blocks.N
 noise-map input), so that one network adapts its strength to each section's noise. `refine: C` adds a
 full-resolution refinement (three 3x3 convs of C channels over the raw and edge sections and the
 network's output, its last layer zero at the start), which restores detail the half-resolution path
-cannot draw. Fusion rules: `concat` (learned), `add` and `l1` (feature
-addition and l1-norm activity weighting of DenseFuse, Li & Wu, IEEE TIP 2019), `asff`
-(softmax spatial weights over the two sources, after Liu et al., "Learning Spatial
-Fusion for Single-Shot Object Detection", 2019). With `skip: average` the decoder
-predicts a correction, in logit space, to the average of the two inputs, and its last
-layer starts at zero, so an untrained net outputs the average baseline; `skip: raw`
-does the same around the raw section; `skip: none` decodes the section from scratch.
+cannot draw. Fusion rules over the N
+branches' features: `concat` (learned), `add` and `l1` (feature addition and l1-norm activity
+weighting of DenseFuse, Li & Wu, IEEE TIP 2019), `asff` (softmax spatial weights over the sources,
+after Liu et al., "Learning Spatial Fusion for Single-Shot Object Detection", 2019). With
+`skip: average` the decoder predicts a correction, in logit space, to the average of the branches,
+and its last layer starts at zero, so an untrained net outputs the average baseline; `skip: raw`
+does the same around the raw section; `skip: mix` predicts, per pixel, softmax weights over the
+branches as well as the correction, so the base is a learned, spatially varying combination of the
+branches (Choi, Elgendy & Chan, "Optimal combination of image denoisers", IEEE TIP 2019: a combination
+can beat every member, and falls back to the best one where the others fail; an untrained net starts
+at their average); `skip: none` decodes the section from scratch.
 """
 
 from __future__ import annotations
@@ -42,8 +52,9 @@ from torch import Tensor, nn
 from seisfuse.config import from_mapping
 from seisfuse.models.blocks import ATTENTIONS, DeformConvBlock, DenseBlock, NoiseLevel, create_attn
 
-FUSION_RULES = ("concat", "add", "l1", "asff")
-SKIPS = ("average", "raw", "none")
+#: How the branches' features are combined (the classical rules of fused images are `classical.CLASSICAL_FUSIONS`).
+FEATURE_FUSIONS = ("concat", "add", "l1", "asff")
+SKIPS = ("average", "raw", "mix", "none")
 _EPS = 1e-4
 
 
@@ -74,9 +85,10 @@ class FusionConfig:
     noise_level: bool = False  # estimated noise-level maps as extra inputs of the raw encoder (FFDNet)
     refine: int = 0  # channels of the full-resolution refinement (0: none)
     border: int = 0  # pixels of reflected margin around the input, cropped off the output
+    inputs: int = 2  # branches fused (set from the branch list: seisfuse.branches)
 
     def __post_init__(self) -> None:
-        for name, value, valid in (("fusion", self.fusion, FUSION_RULES), ("attention", self.attention, ATTENTIONS),
+        for name, value, valid in (("fusion", self.fusion, FEATURE_FUSIONS), ("attention", self.attention, ATTENTIONS),
                                    ("skip", self.skip, SKIPS)):
             if value not in valid:
                 raise ValueError(f"net.{name} must be one of {', '.join(valid)}, got {value!r}")
@@ -95,6 +107,8 @@ class FusionConfig:
             raise ValueError("net.refine must be >= 0 and net.deep_channels >= 1")
         if self.border < 0:
             raise ValueError(f"net.border must be >= 0, got {self.border}")
+        if self.inputs < 1:
+            raise ValueError(f"net.inputs must be >= 1, got {self.inputs}")
         if self.level_channels < 1 or self.level_blocks < 0 or (self.fused_channels is not None and self.fused_channels < 1):
             raise ValueError("net.level_channels and net.fused_channels must be >= 1, net.level_blocks >= 0")
 
@@ -163,48 +177,47 @@ class Encoder(nn.Module):
 
 
 class FusionRule(nn.Module):
-    """Combine two feature maps of C channels: concat (2C), add, l1-norm weighting or ASFF weights (C)."""
+    """Combine N feature maps of C channels: concat (N C), add, l1-norm weighting or ASFF weights (C)."""
 
-    def __init__(self, rule: str, channels: int) -> None:
+    def __init__(self, rule: str, channels: int, sources: int = 2) -> None:
         super().__init__()
         self.rule = rule
-        self.out_channels = 2 * channels if rule == "concat" else channels
+        self.out_channels = sources * channels if rule == "concat" else channels
         if rule == "asff":  # one weight head per source, as ASFF has per level (a shared head's bias would cancel)
-            self.score_a = nn.Conv2d(channels, 1, 1)
-            self.score_b = nn.Conv2d(channels, 1, 1)
+            self.scores = nn.ModuleList(nn.Conv2d(channels, 1, 1) for _ in range(sources))
 
-    def source_weights(self, fa: Tensor, fb: Tensor) -> Tensor | None:
-        """Per-pixel weights of the two sources (B, 2, H, W) summing to 1, for the weighting rules."""
+    def source_weights(self, features: list[Tensor]) -> Tensor | None:
+        """Per-pixel weights of the N sources (B, N, H, W) summing to 1, for the weighting rules."""
         if self.rule == "l1":
-            act = torch.stack([fa.abs().sum(1), fb.abs().sum(1)], dim=1)
+            act = torch.stack([f.abs().sum(1) for f in features], dim=1)
             act = F.avg_pool2d(act, 3, stride=1, padding=1, count_include_pad=False)  # block-averaged activity
             return act / act.sum(dim=1, keepdim=True).clamp_min(1e-8)
         if self.rule == "asff":
-            return torch.softmax(torch.cat([self.score_a(fa), self.score_b(fb)], dim=1), dim=1)
+            return torch.softmax(torch.cat([head(f) for head, f in zip(self.scores, features, strict=True)], 1), 1)
         return None
 
-    def forward(self, fa: Tensor, fb: Tensor) -> Tensor:
+    def forward(self, features: list[Tensor]) -> Tensor:
         if self.rule == "concat":
-            return torch.cat([fa, fb], dim=1)
+            return torch.cat(features, dim=1)
         if self.rule == "add":
-            return fa + fb
-        w = self.source_weights(fa, fb)
-        return w[:, :1] * fa + w[:, 1:] * fb
+            return torch.stack(features).sum(0)
+        w = self.source_weights(features)
+        return sum(w[:, i:i + 1] * f for i, f in enumerate(features))
 
 
 class FusionNet(nn.Module):
-    """fused = FusionNet(raw, edge): (B, 1, H, W) tensors in [0, 1] -> fused section in [0, 1]."""
+    """fused = FusionNet(branches): a (B, N, H, W) stack of branches in [0, 1], raw first -> fused (B, 1, H, W)."""
 
     def __init__(self, config: FusionConfig | dict[str, Any] | None = None) -> None:
         super().__init__()
         cfg = config if isinstance(config, FusionConfig) else FusionConfig.from_dict(config)
         self.config = cfg
+        n = cfg.inputs
         extra = NoiseLevel.channels if cfg.noise_level else 0
         self.noise_level = NoiseLevel() if cfg.noise_level else None
-        self.encoder_raw = Encoder(cfg, extra)
-        self.encoder_edge = self.encoder_raw if cfg.shared_encoder else Encoder(cfg, extra)
-        c = self.encoder_raw.out_channels
-        self.rule = FusionRule(cfg.fusion, c)
+        self.encoders = nn.ModuleList(Encoder(cfg, extra) for _ in range(1 if cfg.shared_encoder else n))
+        c = self.encoders[0].out_channels
+        self.rule = FusionRule(cfg.fusion, c, n)
         fused_c = self.rule.out_channels
         self.attention = create_attn(cfg.attention, fused_c, cfg.reduction)
         d = cfg.deform_channels
@@ -233,15 +246,16 @@ class FusionNet(nn.Module):
             layers += [nn.Conv2d(prev, width, 3, padding=1), nn.ReLU(inplace=True)]
             prev = width
         self.decoder = nn.Sequential(*layers)
-        self.head = nn.Conv2d(prev, cfg.scale ** 2, 3, padding=1)
+        self.outputs = 1 + (n if cfg.skip == "mix" else 0)  # the correction, then the mixing weights' logits
+        self.head = nn.Conv2d(prev, self.outputs * cfg.scale ** 2, 3, padding=1)
         self.shuffle = nn.PixelShuffle(cfg.scale) if cfg.scale > 1 else nn.Identity()
         if cfg.skip != "none":  # start exactly at the skip image
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
         self.refine = None
-        if cfg.refine:  # full resolution: raw, edge and the fused section in, a correction in logit space out
+        if cfg.refine:  # full resolution: the branches and the fused section in, a correction in logit space out
             r = cfg.refine
-            self.refine = nn.Sequential(nn.Conv2d(3, r, 3, padding=1), nn.ReLU(inplace=True),
+            self.refine = nn.Sequential(nn.Conv2d(n + 1, r, 3, padding=1), nn.ReLU(inplace=True),
                                         nn.Conv2d(r, r, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(r, 1, 3, padding=1))
             nn.init.zeros_(self.refine[-1].weight)
             nn.init.zeros_(self.refine[-1].bias)
@@ -253,26 +267,58 @@ class FusionNet(nn.Module):
         h, w = x.shape[-2:]
         return reflect_pad(x, 0, (-w) % m, 0, (-h) % m)
 
-    def forward(self, raw: Tensor, edge: Tensor) -> Tensor:
-        if raw.shape != edge.shape or raw.dim() != 4 or raw.shape[1] != 1:
-            raise ValueError(f"raw and edge must both be (B, 1, H, W), got {tuple(raw.shape)} and {tuple(edge.shape)}")
-        h, w, b = raw.shape[-2], raw.shape[-1], self.config.border
+    def forward(self, x: Tensor) -> Tensor:
+        n = self.config.inputs
+        if x.dim() != 4 or x.shape[1] != n:
+            raise ValueError(f"FusionNet takes a (B, {n}, H, W) stack of its {n} branches, got {tuple(x.shape)}")
+        h, w, b = x.shape[-2], x.shape[-1], self.config.border
+        raw = x[:, :1]
         levels = self.noise_level(raw) if self.noise_level is not None else None
-        r, e = self._pad(raw), self._pad(edge)
-        f = self.reduce(self.attention(self.rule(self.encoder_raw(r, levels), self.encoder_edge(e, levels))))
+        p = self._pad(x)
+        encoders = [self.encoders[0]] * n if len(self.encoders) == 1 else list(self.encoders)
+        features = [enc(p[:, i:i + 1], levels) for i, enc in enumerate(encoders)]
+        f = self.reduce(self.attention(self.rule(features)))
         if self.config.levels == 1:
             f = F.relu(self.align(f))
         else:
             f = torch.cat([f, self.up(self._coarse(self.down(f)))], dim=1)
-        delta = self.shuffle(self.head(self.decoder(f)))[..., b:b + h, b:b + w]
-        if self.config.skip == "none":
+        maps = self.shuffle(self.head(self.decoder(f)))[..., b:b + h, b:b + w]  # channel k of scale^2 groups
+        delta = maps[:, :1]
+        skip = self.config.skip
+        if skip == "none":
             out = torch.sigmoid(delta)
         else:
-            base = 0.5 * (raw + edge) if self.config.skip == "average" else raw
+            if skip == "average":
+                base = x.mean(dim=1, keepdim=True)
+            elif skip == "mix":
+                base = (torch.softmax(maps[:, 1:].float(), dim=1) * x.float()).sum(dim=1, keepdim=True).to(x.dtype)
+            else:
+                base = raw
             out = torch.sigmoid(_logit(base) + delta)
         if self.refine is None:
             return out
-        return torch.sigmoid(_logit(out) + self.refine(torch.cat([raw, edge, out], dim=1).to(out.dtype)))
+        return torch.sigmoid(_logit(out) + self.refine(torch.cat([x, out.to(x.dtype)], dim=1).to(out.dtype)))
+
+    @staticmethod
+    def upgrade_state_dict(state: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Weights saved before branch lists (encoder_raw / encoder_edge, asff score_a / score_b) under today's
+        names (encoders.0 / encoders.1, rule.scores.0 / .1); today's weights unchanged."""
+        if not any(k.startswith(("encoder_raw.", "encoder_edge.")) for k in state):
+            return state
+        shared = all(k.replace("encoder_edge.", "encoder_raw.", 1) in state for k in state
+                     if k.startswith("encoder_edge."))
+        shared = shared and all(torch.equal(v, state[k.replace("encoder_edge.", "encoder_raw.", 1)])
+                                for k, v in state.items() if k.startswith("encoder_edge."))
+        names = {"encoder_raw.": "encoders.0.", "encoder_edge.": None if shared else "encoders.1.",
+                 "rule.score_a.": "rule.scores.0.", "rule.score_b.": "rule.scores.1."}
+        out: dict[str, Tensor] = {}
+        for key, value in state.items():
+            prefix = next((p for p in names if key.startswith(p)), None)
+            if prefix is None:
+                out[key] = value
+            elif names[prefix] is not None:
+                out[names[prefix] + key[len(prefix):]] = value
+        return out
 
     def _coarse(self, g: Tensor) -> Tensor:
         """The coarser levels of the U-Net, from features at 1/2 of the fused ones to the same resolution."""

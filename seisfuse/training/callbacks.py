@@ -56,8 +56,10 @@ class ValidationPanels(pl.Callback):
         pl_module.eval()
         fuser = module_fuser(pl_module.net, pl_module.branch_settings)
         leakages = []
-        for name, raw, edge in dm.panels(self.sections):
-            fused = fuser.fuse_pair(raw, edge)
+        for name, stack in dm.panels(self.sections):
+            raw = stack[0]
+            edge = pl_module.branch_settings.pipeline(raw)  # the edge branch, whether or not the network fuses it
+            fused = fuser.fuse_stack(stack)
             scores = validation_metrics(fused, raw, edge)
             panels = [Panel("raw", raw), Panel("edge", edge, edge_kind), Panel("fused", fused),
                       Panel("removed (raw - fused)", raw - fused, DIFFERENCE)]

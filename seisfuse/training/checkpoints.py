@@ -20,11 +20,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from seisfuse.errors import file_error
 from seisfuse.files import finish_output, remove_part, temp_path_for
+from seisfuse.inference.weights import read_weights_only
 
 log = logging.getLogger("seisfuse")
 HPC_NAME = re.compile(r"hpc_ckpt_(\d+)\.ckpt$")
@@ -46,12 +46,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 def load_weights_only(path: str | os.PathLike) -> dict[str, Any]:
-    """A checkpoint read with torch's safe unpickler (no code runs), or a one-line error naming the file."""
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - truncated, foreign or malicious files fail in many ways
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise file_error(path, f"not a readable, weights-only checkpoint ({first})") from None
+    """A training checkpoint read with torch's safe unpickler (no code runs), or a one-line error naming the file."""
+    data = read_weights_only(path, "checkpoint")
     if not isinstance(data, dict) or "state_dict" not in data:
         raise file_error(path, "not a Lightning checkpoint (no state_dict)")
     return data

@@ -17,7 +17,7 @@ quantity whatever the loss, so that runs with different losses rank on one scale
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, is_dataclass, replace
 from typing import Any
 
 import lightning.pytorch as pl
@@ -79,8 +79,8 @@ class FusionModule(pl.LightningModule):
             offset_lr_mult: learning-rate multiplier of the deformable conv's offset predictors.
             metric_images_per_batch: validation images per batch scored with Qabf, MI and EN.
             patch_size: training patch size (linked from data.patch_size; fits the MS-SSIM window).
-            branches: edge pipeline and clip percentile (linked from data.edges and data.clip_percentile; stored
-                for inference).
+            branches: the branch list, edge pipeline and clip percentile (linked from data.branches, data.edges and
+                data.clip_percentile; stored for inference).
             init_weights: start from these weights when training starts (fine-tuning): 'pretrained' (the shipped
                 model), a checkpoint or an exported weights file; `seisfuse fit` takes the architecture from it.
         """
@@ -90,6 +90,7 @@ class FusionModule(pl.LightningModule):
         net_cfg = net if isinstance(net, FusionConfig) else FusionConfig.from_dict(_plain(net))
         loss_cfg = loss if isinstance(loss, LossConfig) else LossConfig.from_dict(_plain(loss))
         settings = BranchSettings.from_dict(branches) if branches else BranchSettings()
+        net_cfg = replace(net_cfg, inputs=len(settings.branches))  # one encoder per branch of the data
         self.save_hyperparameters({
             "net": net_cfg.to_dict(), "loss": loss_cfg.to_dict(), "offset_lr_mult": offset_lr_mult,
             "metric_images_per_batch": metric_images_per_batch, "patch_size": patch_size,
@@ -103,8 +104,8 @@ class FusionModule(pl.LightningModule):
         self.metrics = torch.nn.ModuleDict({f"{stage}_{name}": MeanMetric() for stage in ("val", "test")
                                             for name in (*SOURCE_METRICS, "ssim_clean", "psnr_clean", "score")})
 
-    def forward(self, raw: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
-        return self.net(raw, edge)
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.net(inputs)
 
     def configure_model(self) -> None:
         """Load the initial weights of a fine-tune, once, when `fit` starts (a resumed checkpoint then overrides them;
@@ -114,10 +115,8 @@ class FusionModule(pl.LightningModule):
             return
         from seisfuse.inference.weights import load_model_file
 
-        start = load_model_file(None if path == "pretrained" else path)
-        if FusionConfig.from_dict(start.net) != self.net.config:
-            raise ValueError(f"model.init_weights: {start.name} has another architecture than model.net")
-        self.net.load_state_dict(start.state_dict)
+        start = load_model_file(path)  # the architecture was checked against model.net with the config (config.py)
+        self.net.load_state_dict(FusionNet.upgrade_state_dict(start.state_dict))
         self._init_loaded = True
 
     def _loss(self, fused: torch.Tensor, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -129,7 +128,7 @@ class FusionModule(pl.LightningModule):
     # ------------------------------------------------------------ steps
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         raw = batch["raw"]
-        total, parts = self._loss(self.net(raw, batch["edge"]), batch)
+        total, parts = self._loss(self.net(batch["inputs"]), batch)
         self.log_dict({f"train/{k}": v for k, v in parts.items()}, on_step=True, on_epoch=False,
                       batch_size=raw.shape[0])
         self.log("train/loss_epoch", parts["loss"], on_step=False, on_epoch=True, sync_dist=True,
@@ -151,7 +150,7 @@ class FusionModule(pl.LightningModule):
     def _score_batch(self, batch: dict[str, Any], stage: str) -> None:
         """Log the loss parts, the source metrics and the scores against clean references as epoch means."""
         raw, edge = batch["raw"], batch["edge"]
-        fused = self.net(raw, edge)
+        fused = self.net(batch["inputs"])
         _, parts = self._loss(fused, batch)
         n = raw.shape[0]
         for name in self.loss_fn.part_names():  # every rank logs every part (weight 0 where a batch has none)

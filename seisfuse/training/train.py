@@ -27,8 +27,8 @@ from jsonargparse import ArgumentError, Namespace
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from seisfuse.branches import BranchSettings
-from seisfuse.config import MAX_CONFIG_BYTES, check_yaml_text
+from seisfuse.branches import DEFAULT_BRANCHES
+from seisfuse.config import check_rules, read_yaml
 from seisfuse.data import SeismicDataModule
 from seisfuse.errors import EXIT_TERMINATED, ConfigError, SettingError, config_error_line
 from seisfuse.training.callbacks import EndOfRunBenchmark, RunSummary, SaveOnTerminate, ValidationPanels
@@ -56,9 +56,9 @@ def default_run_dir(experiment: str, ckpt_path: str | None, subcommand: str = "f
     return str(Path("runs") / experiment / (f"{stamp}-{trial}" if trial else stamp))
 
 
-def _branches(edges: list[dict[str, Any]], clip_percentile: float) -> dict[str, Any]:
-    """model.branches from data.edges and data.clip_percentile (BranchSettings.to_dict form)."""
-    return {"edges": edges, "clip_percentile": clip_percentile}
+def _branches(branches: list[str] | None, edges: list[dict[str, Any]], clip_percentile: float) -> dict[str, Any]:
+    """model.branches from data.branches, data.edges and data.clip_percentile (BranchSettings.to_dict form)."""
+    return {"edges": edges, "clip_percentile": clip_percentile, "branches": list(branches or DEFAULT_BRANCHES)}
 
 
 def _init_args(node: Any) -> Any:
@@ -72,7 +72,8 @@ class SeisfuseCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--experiment", default="default",
                             help="experiment name: W&B group and run folder runs/<experiment>/...")
-        parser.link_arguments(("data.edges", "data.clip_percentile"), "model.branches", compute_fn=_branches)
+        parser.link_arguments(("data.branches", "data.edges", "data.clip_percentile"), "model.branches",
+                              compute_fn=_branches)
         parser.link_arguments("data.patch_size", "model.patch_size")
         parser.add_lightning_class_args(ValidationPanels, "panels")
         parser.add_lightning_class_args(EndOfRunBenchmark, "benchmark")
@@ -94,7 +95,7 @@ class SeisfuseCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         cfg = self.config[self.subcommand] if self.subcommand else self.config
         _check_settings(cfg)
-        _resolve_init_weights(cfg)
+        check_rules(cfg, _resolve_init_weights(cfg))
         trainer = cfg.trainer
         root = trainer.default_root_dir or default_run_dir(cfg.experiment, cfg.get("ckpt_path"), self.subcommand or "fit")
         trainer.default_root_dir = root
@@ -164,35 +165,23 @@ def check_config_files(args: list[str]) -> None:
         path = args[i + 1] if arg == "--config" and i + 1 < len(args) else arg[len("--config="):] \
             if arg.startswith("--config=") else None
         if path and Path(path).is_file():
-            check_yaml_text(_read_text(path), path)
+            read_yaml(path)
 
 
-def _read_text(path: str) -> str:
-    """A config file's text, refused over MAX_CONFIG_BYTES."""
-    size = Path(path).stat().st_size
-    if size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: {size:,} bytes is too big for a config (limit {MAX_CONFIG_BYTES:,})")
-    return Path(path).read_text(errors="replace")
-
-
-def _resolve_init_weights(cfg: Namespace) -> None:
-    """A fine-tune takes its architecture from model.init_weights (checked against the data's edge branch); a resumed
-    run (--ckpt_path) holds its weights already, so it reads no init file."""
+def _resolve_init_weights(cfg: Namespace) -> Any:
+    """The model file of a fine-tune (model.init_weights), whose architecture the run takes; None without one, and
+    for a resumed run (--ckpt_path), which holds its weights already and reads no init file."""
     model = cfg.model
     if not model.init_weights:
-        return
+        return None
     if cfg.get("ckpt_path"):
         model.init_weights = None
-        return
+        return None
     from seisfuse.inference.weights import load_model_file
 
-    start = load_model_file(None if model.init_weights == "pretrained" else model.init_weights)
-    settings = BranchSettings(edges=list(cfg.data.edges), clip_percentile=cfg.data.clip_percentile)
-    if start.branches != settings:
-        raise ConfigError(f"config: model.init_weights: {start.name} was trained with edges "
-                          f"{start.branches.pipeline.describe()} and clip percentile {start.branches.clip_percentile:g}; "
-                          "set data.edges and data.clip_percentile to those")
+    start = load_model_file(model.init_weights)
     model.net = dict(start.net)
+    return start
 
 
 def run_lightning_cli(args: list[str], debug: bool = False) -> int:
