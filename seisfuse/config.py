@@ -10,7 +10,7 @@ sections.
 * :func:`check_rules`: the rules that tie one section of a training config to another (the
   blind-spot loss needs blind-spot data, ...), run once before anything is built, each failing in
   one line that names both keys.
-* :func:`branch_settings_of`: the branch settings of config files merged in order, with
+* :func:`data_section_of`: the data section of config files merged in order, with
   ``--data.key=value`` overrides, for the commands that are not training.
 """
 
@@ -149,33 +149,24 @@ def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the commands that are not training
-#: The keys of a training config that the classical commands read (the rest of a config is the training's).
-BRANCH_KEYS = ("edges", "clip_percentile")
-
-
-def branch_settings_of(configs: Sequence[str | os.PathLike], overrides: Sequence[str]) -> Any:
-    """The branch settings (data.edges, data.clip_percentile) of config files merged in order, then
-    `--data.key=value` overrides; an override of any other key is refused, since the command would ignore it."""
+def data_section_of(configs: Sequence[str | os.PathLike], overrides: Sequence[str], keys: Sequence[str]) -> dict[str, Any]:
+    """The `data:` section of config files merged in order, then `--data.key=value` overrides, limited to keys: what
+    the commands that are not training read of a training config; an override of any other key is refused, since
+    the command would ignore it."""
     import yaml
 
-    from seisfuse.branches import BranchSettings
-
-    data = dict(read_config_files(configs).get("data") or {})
+    merged = dict(read_config_files(configs).get("data") or {})
+    data = {k: merged[k] for k in keys if k in merged}
     for item in overrides:
         key, _, value = item[2:].partition("=")
         section, _, name = key.partition(".")
-        if section != "data" or name not in BRANCH_KEYS:
-            raise SettingError(key, f"this command reads only data.{' and data.'.join(BRANCH_KEYS)} of a config")
+        if section != "data" or name not in keys:
+            raise SettingError(key, f"this command reads only data.{' and data.'.join(keys)} of a config")
         try:
             data[name] = yaml.safe_load(value)
         except yaml.YAMLError:
             raise SettingError(key, f"{value!r} is not valid YAML") from None
-    where = ", ".join(map(str, configs)) or "overrides"
-    try:
-        return BranchSettings(edges=list(data.get("edges", BranchSettings().edges)),
-                              clip_percentile=data.get("clip_percentile", BranchSettings().clip_percentile))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: data.{exc}") from None
+    return data
 
 
 # ---------------------------------------------------------------- rules across sections
@@ -220,17 +211,6 @@ def check_rules(cfg: Mapping[str, Any], start: Any = None) -> None:
               f"{settings.clip_percentile:g}; set data.branches, data.edges and data.clip_percentile to those")
 
 
-def as_plain(value: Any) -> Any:
-    """A jsonargparse Namespace (or dataclass) tree as plain dicts and lists."""
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    if is_dataclass(value):
-        from dataclasses import asdict
-
-        return asdict(value)
-    return value
-
-
-__all__ = ["BRANCH_KEYS", "MAX_CONFIG_BYTES", "MAX_CONFIG_NODES", "as_plain", "branch_settings_of", "check_rules",
+__all__ = ["MAX_CONFIG_BYTES", "MAX_CONFIG_NODES", "check_rules", "data_section_of",
            "check_yaml_text", "from_mapping", "merge", "read_config_files", "read_json", "read_yaml",
            "settings_object"]

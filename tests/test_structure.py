@@ -141,3 +141,99 @@ def test_evaluate_scores_classical_rows_with_their_time(tmp_path):
     with pytest.raises(ValueError, match="unknown denoiser"):
         classical_names("nlm")
     assert np.isfinite(res.rows["n.sgy"]["SSIM_clean"])
+
+
+# ---------------------------------------------------------------- the package's shape: stages, one direction
+#: The stages of the data flow, lowest first: a module may import its own stage or a lower one, never a higher one.
+STAGES = [("errors",), ("files", "progress", "config"), ("segy", "normalize", "denoisers", "synth"), ("edges",),
+          ("branches",), ("models",), ("data",), ("inference",), ("evaluation",), ("training",), ("api",), ("cli",)]
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Every seisfuse module and the seisfuse modules it imports (at the top or inside functions)."""
+    import ast
+
+    root = Path(__import__("seisfuse").__file__).parent
+    modules = {".".join(("seisfuse", *p.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"): p
+               for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("seisfuse"):
+                for alias in node.names:  # `from seisfuse.x import y` names a module y or a name of x
+                    deps.add(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module)
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.startswith("seisfuse")}
+        graph[name] = {d for d in deps if d in modules and d != name}
+    return graph
+
+
+def _stage(module: str) -> int:
+    if module == "seisfuse":  # the package root: its version, and the Python API imported on first use
+        return 0
+    top = module.split(".")[1]
+    return next((i for i, names in enumerate(STAGES) if top in names), len(STAGES))
+
+
+def test_the_package_root_shows_the_stages_and_imports_never_go_up_or_round():
+    root = Path(__import__("seisfuse").__file__).parent
+    flat = sorted(p.stem for p in root.glob("*.py") if p.stem != "__init__")
+    assert len(flat) <= 8, f"a handful of modules at the root, the rest in stage packages: {flat}"
+    graph = _import_graph()
+    upward = sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps
+                    if m != "seisfuse" and _stage(d) > _stage(m))  # the root's lazy `api` import is its purpose
+    assert not upward, upward
+    seen: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> None:  # depth-first: 1 on the stack, 2 done
+        seen[m] = 1
+        for d in sorted(graph[m]):
+            if seen.get(d) == 1:
+                raise AssertionError(f"import cycle: {' -> '.join(path[path.index(d):] + [d])}")
+            if d not in seen:
+                visit(d, [*path, d])
+        seen[m] = 2
+
+    for m in sorted(graph):
+        if m not in seen:
+            visit(m, [m])
+
+
+def test_xarray_opens_segy_through_the_seisfuse_engine(tmp_path):
+    import xarray as xr
+
+    import seisfuse
+
+    path = synth_segy(tmp_path / "s.sgy", inlines=3, crosslines=7, samples=20, seed=1)
+    with xr.open_dataset(path, engine="seisfuse") as ds, seisfuse.open_segy(path) as ref:
+        xr.testing.assert_identical(ds["data"], ref["data"])
+        assert ds["data"].dims == ("iline", "xline", "twt") and ds.attrs["sample_format"] == ref.attrs["sample_format"]
+    with xr.open_dataset(path) as guessed:  # .sgy: xarray picks the engine itself
+        assert guessed["data"].shape == (3, 7, 20)
+    with xr.open_dataset(path, engine="seisfuse", drop_variables=["cdp_x"]) as ds:
+        assert "cdp_x" not in ds.variables
+
+
+# ---------------------------------------------------------------- rules across config sections
+RULES = [
+    (["--model.loss.reference=blindspot"], ["model.loss.reference and data.blindspot", "go together"]),
+    (["--model.loss.reference=clean", "--data.blindspot={fraction: 0.01}"],
+     ["model.loss.reference and data.blindspot", "train on masked inputs"]),
+    (["--model.loss.reference=sources", "--data.noisier={ratio: 1.0}"],
+     ["data.noisier and model.loss.reference", "needs reference clean"]),
+    (["--model.loss.reference=clean", "--data.synthetic=null"],
+     ["model.loss.reference and data.synthetic", "noise-free references"]),
+]
+
+
+@pytest.mark.parametrize("args,words", RULES, ids=["blindspot-loss-alone", "blindspot-data-alone", "noisier",
+                                                   "clean-without-references"])
+def test_each_rule_across_sections_fails_in_one_line_naming_both_keys_before_training(run_cli, tmp_path, args, words):
+    survey = synth_segy(tmp_path / "s.sgy", inlines=8, crosslines=48, samples=48, seed=2)
+    code, out, err = run_cli("fit", "--config", Path(__file__).with_name("tiny.yaml"), f"--data.train_files=[{survey}]",
+                             "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path / 'run'}", *args)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("seisfuse: error: config: "), err
+    assert all(w in lines[0] for w in words), lines[0]
+    assert not (tmp_path / "run" / "checkpoints").exists(), "nothing was built"

@@ -37,11 +37,23 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
                         "(repeatable, later files override; --data.key=value overrides as for `seisfuse fit`)")
 
 
-def branch_settings(args: argparse.Namespace):
-    """The branch settings of --config files and --data.key=value overrides (config.branch_settings_of)."""
-    from seisfuse.config import branch_settings_of
+#: The keys of a training config that the classical commands read (the rest of a config is the training's).
+BRANCH_KEYS = ("edges", "clip_percentile")
 
-    return branch_settings_of(args.config, args.overrides)
+
+def branch_settings(args: argparse.Namespace):
+    """The branch settings (data.edges, data.clip_percentile) of --config files merged in order and --data.key=value
+    overrides, as `seisfuse fit` reads them."""
+    from seisfuse.branches import BranchSettings
+    from seisfuse.config import data_section_of
+    from seisfuse.errors import ConfigError
+
+    data = data_section_of(args.config, args.overrides, BRANCH_KEYS)
+    where = ", ".join(map(str, args.config)) or "overrides"
+    try:
+        return BranchSettings(**data)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: data.{exc}") from None
 
 
 MODEL_HELP = ("fast (the default shipped model: raw and edge branches, 10x or more faster than BM3D), best (the shipped "

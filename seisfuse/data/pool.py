@@ -77,7 +77,8 @@ class Pool:
 
         self.real_files = expand_paths(self.real_files, "data.pool.real_files", must_exist=True)
 
-        checks = (("sections", self.sections >= 0, ">= 0"), ("patches_per_epoch", self.patches_per_epoch >= 1, ">= 1"), ("val_sections", self.val_sections >= 0, ">= 0"),
+        checks = (("sections", self.sections >= 0, ">= 0"), ("patches_per_epoch", self.patches_per_epoch >= 1, ">= 1"),
+                  ("val_sections", self.val_sections >= 0, ">= 0"),
                   ("size", len(self.size) == 2 and min(self.size) >= 16, "two sizes >= 16"),
                   ("real_copies", self.real_copies >= 1, ">= 1"), ("workers", self.workers >= 1, ">= 1"),
                   ("clip_jitter", self.clip_jitter >= 0, ">= 0"),

@@ -60,7 +60,8 @@ def clean_item(inputs: np.ndarray, edge: np.ndarray, clean: np.ndarray, clean_ed
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
 
     raw = inputs[0]
-    return {"inputs": torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)), "raw": t(raw), "edge": t(edge), "clean": t(clean), "clean_edge": t(clean_edge),
+    return {"inputs": torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)), "raw": t(raw), "edge": t(edge),
+            "clean": t(clean), "clean_edge": t(clean_edge),
             "fault": t(fault), "target": t(raw), "mask": torch.zeros((1, *raw.shape), dtype=torch.float32),
             "has_clean": torch.tensor(True), "key": key}
 

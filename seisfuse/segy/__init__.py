@@ -6,8 +6,7 @@ from seisfuse.segy.grid import AXES, AXIS_CHOICES, GridVolume, WritableVolume, c
 from seisfuse.segy.mdio import MdioVolume, is_mdio
 from seisfuse.segy.output import OutputFile
 from seisfuse.segy.report import describe
-from seisfuse.segy.volume import Volume, check_same_geometry, open_volume
-from seisfuse.segy.writing import OutputVolume, create_output
+from seisfuse.segy.volume import OutputVolume, Volume, check_same_geometry, create_output, open_volume
 
 __all__ = ["AXES", "AXIS_CHOICES", "FORMATS", "PRESETS", "FileHeader", "Geometry", "GridVolume", "HeaderBytes",
            "MdioVolume", "OutputFile", "OutputVolume", "Volume", "WritableVolume", "check_axis_choice",

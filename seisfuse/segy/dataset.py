@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from xarray.backends import BackendArray
+from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
 
 from seisfuse.errors import file_error
@@ -81,8 +81,34 @@ def volume_dataset(volume: GridVolume) -> xr.Dataset:
 
 
 def open_dataset(path: str | os.PathLike, header_bytes: HeaderBytes | str | None = None) -> xr.Dataset:
-    """Open a SEG-Y file (or an MDIO dataset) as a lazy xarray Dataset."""
-    return volume_dataset(open_volume(path, header_bytes))
+    """Open a SEG-Y file (or an MDIO dataset) as a lazy xarray Dataset; closing the Dataset closes the file."""
+    volume = open_volume(path, header_bytes)
+    ds = volume_dataset(volume)
+    ds.set_close(volume.close)
+    return ds
+
+
+class SeisfuseBackendEntrypoint(BackendEntrypoint):
+    """xarray's `engine="seisfuse"`: `xr.open_dataset("survey.sgy", engine="seisfuse")` opens SEG-Y (and MDIO) lazily,
+    as `seisfuse.open_segy` does (registered in pyproject.toml under the entry points `xarray.backends`)."""
+
+    description = "Open SEG-Y files (and MDIO datasets) lazily with seisfuse's geometry detection"
+    url = "https://github.com/seisfuse/seisfuse"
+    open_dataset_parameters = ("filename_or_obj", "drop_variables", "iline", "xline", "header_preset", "section_key")
+
+    def open_dataset(self, filename_or_obj: Any, *, drop_variables: Any = None, iline: int | None = None,
+                     xline: int | None = None, header_preset: str | None = None,
+                     section_key: int | None = None) -> xr.Dataset:
+        from seisfuse.segy.geometry import header_bytes_from
+
+        ds = open_dataset(filename_or_obj, header_bytes_from(header_preset, iline, xline, section_key))
+        return ds.drop_vars(drop_variables) if drop_variables else ds
+
+    def guess_can_open(self, filename_or_obj: Any) -> bool:
+        try:
+            return Path(filename_or_obj).suffix.lower() in (".sgy", ".segy")
+        except TypeError:
+            return False
 
 
 def write_like(source: str | os.PathLike, out: str | os.PathLike, data: Any,

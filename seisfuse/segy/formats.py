@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from segyio import SegySampleFormat as Fmt
 
 from seisfuse.errors import file_error
@@ -108,3 +110,24 @@ def decode_text_header(raw: bytes) -> str:
 
     text = max(raw.decode("latin-1"), raw.decode("cp500"), key=plain)
     return "".join(c if c.isprintable() else " " for c in text)
+
+
+def copy_as_ieee(src: str | os.PathLike, dst: str | os.PathLike, fmt: int, endian: str, data_offset: int,
+                 n_samples: int, n_traces: int, chunk: int = 8192) -> None:
+    """Write a copy of an integer-format SEG-Y file with IEEE float samples and format code 5; headers kept."""
+    e = ">" if endian == "big" else "<"
+    with open(src, "rb") as fh:
+        head = bytearray(fh.read(data_offset))
+    head[TEXT_HEADER_BYTES + 24: TEXT_HEADER_BYTES + 26] = IEEE_FLOAT.to_bytes(2, endian)
+    src_dt = np.dtype([("h", f"V{TRACE_HEADER_BYTES}"), ("d", e + FORMATS[fmt][1], (n_samples,))])
+    dst_dt = np.dtype([("h", f"V{TRACE_HEADER_BYTES}"), ("d", e + "f4", (n_samples,))])
+    src_mm = np.memmap(src, dtype=src_dt, mode="r", offset=data_offset, shape=(n_traces,))
+    with open(dst, "wb") as out:
+        out.write(head)
+        for a in range(0, n_traces, chunk):
+            block = src_mm[a: a + chunk]
+            conv = np.empty(len(block), dtype=dst_dt)
+            conv["h"] = block["h"]
+            conv["d"] = block["d"]
+            out.write(conv.tobytes())
+    del src_mm

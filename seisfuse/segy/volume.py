@@ -5,25 +5,30 @@ inline-sorted, crossline-sorted, irregular (missing traces) and 2D files all loo
 same: a grid of trace indices, ``-1`` where no trace exists. Sections are float32 arrays
 of shape ``(samples, traces)``; a 2D line is exposed as the single section of axis
 ``inline``. Reading uses segyio's C line reads (memory-mapped) where positions are
-regular. Writable copies are :class:`seisfuse.segy.writing.OutputVolume`.
+regular. Writable copies of a file (every header kept, new samples) are :class:`OutputVolume`, made by
+:func:`create_output`; new files are written by `writing.py`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import segyio
 
-from seisfuse.errors import file_error
+from seisfuse.errors import SeisfuseError, file_error
 from seisfuse.segy.formats import (
     FILE_HEADER_BYTES,
+    FLOAT_FORMATS,
     FORMATS,
+    IBM_FLOAT,
     MEASUREMENT_SYSTEM_OFFSET,
     TEXT_HEADER_BYTES,
     TRACE_HEADER_BYTES,
+    copy_as_ieee,
     decode_text_header,
     read_extended_text_headers,
     read_file_header,
@@ -192,14 +197,10 @@ class Volume(GridVolume):
 
     def create_copy(self, dst: str | os.PathLike) -> WritableVolume:
         """A copy of this file at dst, float samples (integer formats become IEEE float), open for writing."""
-        from seisfuse.segy.writing import create_output
-
         return create_output(self, dst)
 
     def open_copy(self, path: str | os.PathLike) -> WritableVolume:
         """A copy made by create_copy, opened for writing with this file's geometry."""
-        from seisfuse.segy.writing import OutputVolume
-
         return OutputVolume(path, self.geometry.header_bytes, geometry=self.geometry)
 
     # -- reading
@@ -243,6 +244,61 @@ class Volume(GridVolume):
             self._mm = np.memmap(self.path, dtype=dtype, mode="r+" if self.mode == "r+" else "r",
                                  offset=self.data_offset, shape=(self.n_traces,))
         return self._mm
+
+
+class OutputVolume(Volume, WritableVolume):
+    """A copy of a source volume, opened read-write, with the source's geometry."""
+
+    mode = "r+"
+
+    def write_traces(self, idx: np.ndarray, data: np.ndarray) -> None:
+        """Overwrite the samples of the given traces with data (len(idx), samples)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        data = np.asarray(data, dtype=np.float32)
+        if self.format == IBM_FLOAT:  # segyio encodes IBM floats
+            f = self._handle
+            for i, row in zip(idx, data, strict=True):
+                f.trace[int(i)] = row
+        else:
+            self._memmap()["d"][idx] = data
+
+    def write_section(self, axis: str, index: int, data: np.ndarray) -> None:
+        """Write one section (samples, traces); positions without a trace are skipped."""
+        pos = self.section_positions(axis, index)
+        if data.shape != (self.n_samples, len(pos)):
+            raise ValueError(f"section shape {data.shape} != {(self.n_samples, len(pos))}")
+        live = pos >= 0
+        self.write_traces(pos[live], data[:, live].T)
+
+    def flush(self) -> None:
+        """Push written samples to the file."""
+        if self._mm is not None:
+            self._mm.flush()
+        if self._f is not None and self.format == IBM_FLOAT:
+            self._f.flush()
+
+    def layout_matches_segyio(self) -> bool:
+        """True when the numpy trace table agrees with segyio's reading of the file (the fast write path)."""
+        if self.format == IBM_FLOAT:  # IBM floats are written through segyio itself
+            return True
+        probe = [0, self.n_traces - 1]
+        via_segyio = np.stack([np.asarray(self._handle.trace.raw[i], dtype=np.float32) for i in probe])
+        return np.array_equal(via_segyio, self.read_traces(np.array(probe)), equal_nan=True)
+
+
+def create_output(source: Volume, dst: str | os.PathLike) -> OutputVolume:
+    """Make dst a copy of a SEG-Y source with float samples and open it for writing new samples."""
+    dst = Path(dst)
+    if source.format in FLOAT_FORMATS:
+        shutil.copyfile(source.path, dst)
+    else:
+        copy_as_ieee(source.path, dst, source.format, source.endian, source.data_offset, source.n_samples,
+                     source.n_traces)
+    out = source.open_copy(dst)
+    if not out.layout_matches_segyio():
+        out.close()
+        raise SeisfuseError(f"{source.path}: trace layout not understood (extended headers?); cannot write a copy")
+    return out
 
 
 def open_volume(path: str | os.PathLike, header_bytes: HeaderBytes | str | None = None) -> GridVolume:

@@ -1,96 +1,57 @@
-"""Writable copies of a SEG-Y file: every header byte of the source kept, new samples written section by section.
+"""New SEG-Y files: a synthetic survey on a regular grid, and a copy of a file on another sample interval.
 
-:func:`create_output` copies the source (integer formats converted to IEEE float, never
-narrowed) and opens the copy as an :class:`OutputVolume` (what `Volume.create_copy` returns;
-`Volume.open_copy` opens one that another process created, for ranks writing their own traces).
+The one place besides `volume.py` where segyio creates files (copies of existing files, with
+every header kept, are `volume.create_output`).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
+from collections.abc import Mapping
 
 import numpy as np
+import segyio
 
-from seisfuse.errors import SeisfuseError
-from seisfuse.segy.formats import FLOAT_FORMATS, FORMATS, IBM_FLOAT, IEEE_FLOAT, TEXT_HEADER_BYTES, TRACE_HEADER_BYTES
-from seisfuse.segy.grid import WritableVolume
+from seisfuse.files import atomic_output
+from seisfuse.segy.formats import IEEE_FLOAT
 from seisfuse.segy.volume import Volume
 
 
-class OutputVolume(Volume, WritableVolume):
-    """A copy of a source volume, opened read-write, with the source's geometry."""
-
-    mode = "r+"
-
-    def write_traces(self, idx: np.ndarray, data: np.ndarray) -> None:
-        """Overwrite the samples of the given traces with data (len(idx), samples)."""
-        idx = np.asarray(idx, dtype=np.int64)
-        data = np.asarray(data, dtype=np.float32)
-        if self.format == IBM_FLOAT:  # segyio encodes IBM floats
-            f = self._handle
-            for i, row in zip(idx, data, strict=True):
-                f.trace[int(i)] = row
-        else:
-            self._memmap()["d"][idx] = data
-
-    def write_section(self, axis: str, index: int, data: np.ndarray) -> None:
-        """Write one section (samples, traces); positions without a trace are skipped."""
-        pos = self.section_positions(axis, index)
-        if data.shape != (self.n_samples, len(pos)):
-            raise ValueError(f"section shape {data.shape} != {(self.n_samples, len(pos))}")
-        live = pos >= 0
-        self.write_traces(pos[live], data[:, live].T)
-
-    def flush(self) -> None:
-        """Push written samples to the file."""
-        if self._mm is not None:
-            self._mm.flush()
-        if self._f is not None and self.format == IBM_FLOAT:
-            self._f.flush()
-
-    def layout_matches_segyio(self) -> bool:
-        """True when the numpy trace table agrees with segyio's reading of the file (the fast write path)."""
-        if self.format == IBM_FLOAT:  # IBM floats are written through segyio itself
-            return True
-        probe = [0, self.n_traces - 1]
-        via_segyio = np.stack([np.asarray(self._handle.trace.raw[i], dtype=np.float32) for i in probe])
-        return np.array_equal(via_segyio, self.read_traces(np.array(probe)), equal_nan=True)
-
-
-def _copy_as_ieee(src: Volume, dst: Path, chunk: int = 8192) -> None:
-    """Write a copy of an integer-format file with IEEE float samples and format code 5; headers kept."""
-    e = ">" if src.endian == "big" else "<"
-    with open(src.path, "rb") as fh:
-        head = bytearray(fh.read(src.data_offset))
-    head[TEXT_HEADER_BYTES + 24: TEXT_HEADER_BYTES + 26] = IEEE_FLOAT.to_bytes(2, src.endian)
-    src_dt = np.dtype([("h", f"V{TRACE_HEADER_BYTES}"), ("d", e + FORMATS[src.format][1], (src.n_samples,))])
-    dst_dt = np.dtype([("h", f"V{TRACE_HEADER_BYTES}"), ("d", e + "f4", (src.n_samples,))])
-    src_mm = np.memmap(src.path, dtype=src_dt, mode="r", offset=src.data_offset, shape=(src.n_traces,))
-    with open(dst, "wb") as out:
-        out.write(head)
-        for a in range(0, src.n_traces, chunk):
-            block = src_mm[a: a + chunk]
-            conv = np.empty(len(block), dtype=dst_dt)
-            conv["h"] = block["h"]
-            conv["d"] = block["d"]
-            out.write(conv.tobytes())
-    del src_mm
-
-
-def create_output(source: Volume, dst: str | os.PathLike) -> OutputVolume:
-    """Make dst a copy of a SEG-Y source with float samples and open it for writing new samples."""
-    dst = Path(dst)
-    if source.format in FLOAT_FORMATS:
-        shutil.copyfile(source.path, dst)
-    else:
-        _copy_as_ieee(source, dst)
-    out = source.open_copy(dst)
-    if not out.layout_matches_segyio():
-        out.close()
-        raise SeisfuseError(f"{source.path}: trace layout not understood (extended headers?); cannot write a copy")
-    return out
+def write_grid_file(path: str | os.PathLike, data: np.ndarray, dt_ms: float, text: Mapping[int, str],
+                    first_inline: int = 1, first_crossline: int = 1, bin_m: float = 25.0, origin: tuple[float, float] = (0, 0),
+                    fmt: int = IEEE_FLOAT, endian: str = "big") -> None:
+    """Write an (inlines, crosslines, samples) array as an inline-sorted 3D SEG-Y with standard headers (inline and
+    crossline at 189 / 193, CDP x / y at 181 / 185 on a regular bin grid, a text header of numbered lines),
+    atomically."""
+    ni, nx, nz = data.shape
+    spec = segyio.spec()
+    spec.ilines = list(range(first_inline, first_inline + ni))
+    spec.xlines = list(range(first_crossline, first_crossline + nx))
+    spec.samples = list(np.arange(nz) * dt_ms)
+    spec.format = fmt
+    spec.sorting = segyio.TraceSortingFormat.INLINE_SORTING
+    spec.endian = endian
+    dt_us = int(round(dt_ms * 1000))
+    with atomic_output(path) as tmp, segyio.create(os.fspath(tmp), spec) as f:
+        f.text[0] = segyio.tools.create_text_header(dict(text))
+        f.bin.update(hdt=dt_us, hns=nz, mfeet=1, tsort=segyio.TraceSortingFormat.INLINE_SORTING)
+        tr = 0
+        for i in range(ni):
+            for j in range(nx):
+                f.header[tr] = {
+                    segyio.TraceField.TRACE_SEQUENCE_LINE: tr + 1,
+                    segyio.TraceField.FieldRecord: first_inline + i,
+                    segyio.TraceField.CDP: tr + 1,
+                    segyio.TraceField.TRACE_SAMPLE_COUNT: nz,
+                    segyio.TraceField.TRACE_SAMPLE_INTERVAL: dt_us,
+                    segyio.TraceField.SourceGroupScalar: 1,
+                    segyio.TraceField.CDP_X: int(origin[0] + bin_m * j),
+                    segyio.TraceField.CDP_Y: int(origin[1] + bin_m * i),
+                    segyio.TraceField.INLINE_3D: first_inline + i,
+                    segyio.TraceField.CROSSLINE_3D: first_crossline + j,
+                }
+                tr += 1
+            f.trace[i * nx: (i + 1) * nx] = np.ascontiguousarray(data[i], dtype=np.float32)
 
 
 def write_resampled(source: Volume, dst: str | os.PathLike, data: np.ndarray, dt_ms: float) -> None:

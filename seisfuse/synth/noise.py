@@ -3,7 +3,10 @@
 Arrays are traces with time on the last axis: a section as (traces, samples), a volume
 as (inlines, crosslines, samples), the layout of SEG-Y traces. Every generator returns
 noise of unit RMS; :func:`add_noise` scales it to `ratio` times the RMS of the signal
-(noise RMS / signal RMS, so SNR = 1 / ratio) and adds it.
+(noise RMS / signal RMS, so SNR = 1 / ratio) and adds it. The kinds are a registry
+(:data:`NOISE_KINDS`, built by :func:`make_noise`, as the edge ops and denoisers are): a new
+noise model is one generator and one entry here, and every command, config and benchmark
+that names noise kinds accepts it.
 
 * ``white``: independent Gaussian samples.
 * ``band``: white noise band-passed in time (zero-phase Butterworth, default 10-40 Hz),
@@ -15,13 +18,13 @@ noise of unit RMS; :func:`add_noise` scales it to `ratio` times the RMS of the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import butter, sosfiltfilt
 
-KINDS = ("white", "band", "lateral", "bursts")
 DEFAULT_BAND_HZ = (10.0, 40.0)
 
 
@@ -86,18 +89,34 @@ def bursts(shape: Sequence[int], rng: np.random.Generator, trace_fraction: float
     return _unit_rms(x)
 
 
+@dataclass(frozen=True)
+class NoiseKind:
+    """A registered noise kind: its generator f(shape, rng, dt_ms, band_hz, sigma_traces) -> unit-RMS noise."""
+
+    name: str
+    make: Callable[[Sequence[int], np.random.Generator, float, tuple[float, float], float], np.ndarray]
+    summary: str
+
+
+#: The registry of noise kinds, by name.
+NOISE_KINDS: dict[str, NoiseKind] = {k.name: k for k in (
+    NoiseKind("white", lambda shape, rng, dt, band, sig: white(shape, rng), "independent Gaussian samples"),
+    NoiseKind("band", lambda shape, rng, dt, band, sig: band_limited(shape, rng, dt, band),
+              "white noise band-passed in time (default 10-40 Hz)"),
+    NoiseKind("lateral", lambda shape, rng, dt, band, sig: lateral(shape, rng, dt, band, sig),
+              "band-passed noise smoothed across traces: streaks like weak reflectors"),
+    NoiseKind("bursts", lambda shape, rng, dt, band, sig: bursts(shape, rng), "bursts on a few traces, and spikes"),
+)}
+#: Their names (configs, commands).
+KINDS = tuple(NOISE_KINDS)
+
+
 def make_noise(kind: str, shape: Sequence[int], rng: np.random.Generator, dt_ms: float,
                band_hz: tuple[float, float] = DEFAULT_BAND_HZ, sigma_traces: float = 2.0) -> np.ndarray:
-    """Unit-RMS noise of one kind."""
-    if kind == "white":
-        return white(shape, rng)
-    if kind == "band":
-        return band_limited(shape, rng, dt_ms, band_hz)
-    if kind == "lateral":
-        return lateral(shape, rng, dt_ms, band_hz, sigma_traces)
-    if kind == "bursts":
-        return bursts(shape, rng)
-    raise ValueError(f"unknown noise kind {kind!r}; valid: {', '.join(KINDS)}")
+    """Unit-RMS noise of one registered kind."""
+    if kind not in NOISE_KINDS:
+        raise ValueError(f"unknown noise kind {kind!r}; valid: {', '.join(NOISE_KINDS)}")
+    return NOISE_KINDS[kind].make(shape, rng, dt_ms, band_hz, sigma_traces)
 
 
 def signal_rms(x: np.ndarray) -> float:

@@ -18,11 +18,9 @@ import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import segyio
 from scipy.ndimage import convolve1d, gaussian_filter1d
 from scipy.signal import hilbert
 
-from seisfuse.files import atomic_output
 from seisfuse.synth import noise as noise_kinds
 
 FIRST_INLINE = 100
@@ -268,10 +266,10 @@ class SynthRanges:
             seed=int(rng.integers(0, 2**31 - 1)))
 
 
-def _text_header(cfg: SynthConfig, what: str) -> bytes:
-    """Textual header describing the synthetic survey."""
+def _text_header(cfg: SynthConfig, what: str) -> dict[int, str]:
+    """Textual header lines describing the synthetic survey."""
     params = asdict(cfg)
-    lines = {
+    return {
         1: f"SEISFUSE SYNTHETIC SURVEY - {what.upper()}",
         2: "FOLDED FAULTED LAYERED REFLECTIVITY * RICKER WAVELET + NOISE",
         3: " ".join(f"{k}={params[k]}" for k in ("inlines", "crosslines", "samples", "dt_ms")),
@@ -279,38 +277,12 @@ def _text_header(cfg: SynthConfig, what: str) -> bytes:
         5: "INLINE BYTE 189  CROSSLINE BYTE 193  CDP X/Y BYTES 181/185  IEEE FLOAT",
         6: f"BIN SIZE {BIN_SIZE_M:g} M  FIRST INLINE {FIRST_INLINE}  FIRST CROSSLINE {FIRST_CROSSLINE}",
     }
-    return segyio.tools.create_text_header(lines)
 
 
 def write_volume(path: str | os.PathLike, data: np.ndarray, cfg: SynthConfig, what: str = "seismic",
                  fmt: int = 5, endian: str = "big") -> None:
     """Write an (inlines, crosslines, samples) array as inline-sorted SEG-Y with standard headers, atomically."""
-    ni, nx, nz = data.shape
-    spec = segyio.spec()
-    spec.ilines = list(range(FIRST_INLINE, FIRST_INLINE + ni))
-    spec.xlines = list(range(FIRST_CROSSLINE, FIRST_CROSSLINE + nx))
-    spec.samples = list(np.arange(nz) * cfg.dt_ms)
-    spec.format = fmt
-    spec.sorting = segyio.TraceSortingFormat.INLINE_SORTING
-    spec.endian = endian
-    dt_us = int(round(cfg.dt_ms * 1000))
-    with atomic_output(path) as tmp, segyio.create(os.fspath(tmp), spec) as f:
-        f.text[0] = _text_header(cfg, what)
-        f.bin.update(hdt=dt_us, hns=nz, mfeet=1, tsort=segyio.TraceSortingFormat.INLINE_SORTING)
-        tr = 0
-        for i in range(ni):
-            for j in range(nx):
-                f.header[tr] = {
-                    segyio.TraceField.TRACE_SEQUENCE_LINE: tr + 1,
-                    segyio.TraceField.FieldRecord: FIRST_INLINE + i,
-                    segyio.TraceField.CDP: tr + 1,
-                    segyio.TraceField.TRACE_SAMPLE_COUNT: nz,
-                    segyio.TraceField.TRACE_SAMPLE_INTERVAL: dt_us,
-                    segyio.TraceField.SourceGroupScalar: 1,
-                    segyio.TraceField.CDP_X: int(1000 + BIN_SIZE_M * j),
-                    segyio.TraceField.CDP_Y: int(2000 + BIN_SIZE_M * i),
-                    segyio.TraceField.INLINE_3D: FIRST_INLINE + i,
-                    segyio.TraceField.CROSSLINE_3D: FIRST_CROSSLINE + j,
-                }
-                tr += 1
-            f.trace[i * nx: (i + 1) * nx] = np.ascontiguousarray(data[i], dtype=np.float32)
+    from seisfuse.segy.writing import write_grid_file
+
+    write_grid_file(path, data, cfg.dt_ms, _text_header(cfg, what), FIRST_INLINE, FIRST_CROSSLINE, BIN_SIZE_M,
+                    (1000.0, 2000.0), fmt, endian)
