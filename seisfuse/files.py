@@ -41,7 +41,8 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), force: bool = False) -> Path:
+def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), force: bool = False,
+                 first_is_input: bool = True) -> Path:
     """Validate an output path: none of the files the command reads (inputs first, then checkpoints, references,
     configs; compared as resolved paths and inodes, so links and ../ are caught, --force or not), not a folder,
     existing only with force."""
@@ -49,7 +50,7 @@ def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (
     for i, src in enumerate(inputs):
         src_path = Path(src)
         if out_path.resolve() == src_path.resolve() or _same_file(out_path, src_path):
-            what = "the input file" if i == 0 else "a file this command reads:"
+            what = "the input file" if i == 0 and first_is_input else "a file this command reads:"
             raise file_error(out_path, f"output is {what} {src_path}; choose another output name")
     if out_path.is_dir() and out_path.suffix.lower() != ".mdio":
         raise file_error(out_path, "output is a directory; give a file name")
@@ -64,7 +65,7 @@ def check_output(out: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (
 
 
 def check_outputs(outs: Sequence[str | os.PathLike | None], inputs: Sequence[str | os.PathLike] = (),
-                  force: bool = False) -> list[Path]:
+                  force: bool = False, first_is_input: bool = True) -> list[Path]:
     """check_output for each of a command's outputs (None: not asked for), none of them the same file as another
     output of the command nor any file it reads, --force or not."""
     given = [Path(o) for o in outs if o]
@@ -72,7 +73,7 @@ def check_outputs(outs: Sequence[str | os.PathLike | None], inputs: Sequence[str
         for other in given[:i]:
             if out.resolve() == other.resolve() or _same_file(out, other):
                 raise file_error(out, f"is also another output of this command ({other}); choose distinct names")
-    return [check_output(o, inputs, force=force) for o in given]
+    return [check_output(o, inputs, force=force, first_is_input=first_is_input) for o in given]
 
 
 def _owner_tag() -> str:

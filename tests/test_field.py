@@ -15,6 +15,7 @@ from seisfuse.branches import Branches, BranchSettings
 from seisfuse.data.blindspot import BlindSpot, apply_masking, draw_masking
 from seisfuse.evaluation.qc import amplitude_spectrum, bandwidth, field_qc, local_similarity, triangle_smooth
 from seisfuse.normalize import Normalizer
+from seisfuse.synth import SynthConfig, make_survey
 
 
 # ---------------------------------------------------------------- blind-spot masking
@@ -88,7 +89,22 @@ def test_local_similarity_equals_the_published_formula_on_a_small_case():
         return np.linalg.solve(M, smooth @ A.T @ num.ravel()).reshape(a.shape)
 
     expected = np.sqrt(np.abs(ratio(b, a) * ratio(a, b)))
-    np.testing.assert_allclose(local_similarity(a, b, radius), expected, atol=1e-6)
+    np.testing.assert_allclose(local_similarity(a, b, radius, niter=400), expected, atol=1e-6)  # converged
+
+
+def test_twenty_conjugate_gradient_iterations_barely_move_the_leakage_figures():
+    """The default, a fixed NITER = 20 CG iterations of the shaping system, against the converged solution."""
+    from seisfuse.denoisers import create_denoiser
+    from seisfuse.evaluation.qc import NITER
+
+    survey = make_survey(SynthConfig(inlines=1, crosslines=160, samples=300, faults=2, noise=0.5, seed=8))
+    raw = np.clip(survey.seismic[0].T / np.percentile(np.abs(survey.seismic), 99.5), -1, 1) * 0.5 + 0.5
+    out = create_denoiser("fxdecon")(raw.astype(np.float32)).astype(np.float64)
+    fast = local_similarity(raw - out, out - 0.5)
+    exact = local_similarity(raw - out, out - 0.5, niter=1000)
+    assert NITER == 20
+    assert abs(fast.mean() - exact.mean()) < 0.03 and abs((fast > 0.3).mean() - (exact > 0.3).mean()) < 0.05
+    assert np.corrcoef(fast.ravel(), exact.ravel())[0, 1] > 0.95
 
 
 def test_local_similarity_is_near_zero_for_independent_noise_and_one_for_removed_signal():

@@ -75,6 +75,37 @@ def test_seisfuse_runs_prints_what_differs_ranks_by_score_and_draws(run_cli, wor
     assert imread(png).shape[1] == 1300
     code, _, err = run_cli("runs", workdir / "nothing-here")
     assert code == 1 and "nothing-here" in err
+    history = first / "csv" / "metrics.csv"
+    before = history.read_bytes()
+    for target in (history, first / "config.yaml"):  # --png over a file it reads: refused, --force or not
+        code, _, err = run_cli("runs", "runs/abl", "--png", target, "--force")
+        assert code == 1 and "a file this command reads" in err and history.read_bytes() == before
+
+
+def test_broken_run_folders_are_named_and_the_healthy_runs_still_shown(run_cli, workdir):
+    import shutil
+
+    survey = synth_segy(workdir / "s.sgy", inlines=24, crosslines=48, samples=64, faults=2, seed=5)
+    good = tiny_fit(run_cli, survey, "--experiment=mix", "--trainer.logger=seisfuse.training.tracking.CSVLogger")
+    broken = {}
+    for name, path, content in (
+            ("bomb", "config.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+                f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+                for p, c in zip("abcdefgh", "bcdefghi", strict=True))),
+            ("binary", "csv/metrics.csv", b"\xff\xfe\x00garbage\x00\xff"),
+            ("partial", "benchmark.json", '{"summary": {"cases": 3'),
+            ("truncated", "config.yaml", "model:\n  net: {base_channels: [1, 2\n")):
+        run = good.parent / name
+        shutil.copytree(good, run)
+        (run / path).write_bytes(content if isinstance(content, bytes) else content.encode())
+        broken[name] = run / path
+    code, out, err = run_cli("runs", "runs/mix")
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 4 and all(ln.startswith("seisfuse: error: ") for ln in lines), err
+    for name, path in broken.items():
+        assert sum(str(path) in ln for ln in lines) == 1, (name, err)
+    assert "alias" in err and "not a text file" in err and "not valid JSON" in err and "not valid YAML" in err
+    assert "1 runs" in out and good.name in out and "Traceback" not in err
 
 
 def test_the_sweep_maximizes_a_metric_that_runs_log(run_cli, workdir):

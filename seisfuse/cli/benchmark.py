@@ -37,7 +37,7 @@ def add(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from seisfuse.errors import SettingError
-    from seisfuse.evaluation.benchmark import as_dict, semi_real, table
+    from seisfuse.evaluation.benchmark import as_dict, check_ratios, semi_real, table
     from seisfuse.files import atomic_output, check_output
     from seisfuse.inference.fusers import load_fuser
     from seisfuse.inference.predict import PredictOptions
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         check_output(args.json, [*args.input, *model_reads(args)], force=args.force)
     try:
-        ratios = tuple(float(r) for r in args.ratio.split(",") if r.strip())
+        ratios = check_ratios(tuple(float(r) for r in args.ratio.split(",") if r.strip()))
     except ValueError:
         raise SettingError("ratio", f"{args.ratio!r}: use numbers, e.g. 0.5 or 0.3,0.5,1") from None
     fuser = load_fuser(args.model)

@@ -23,16 +23,29 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seisfuse.errors import SeisfuseError, print_error
     from seisfuse.files import check_output
     from seisfuse.training import runs as lib
 
-    if args.png:
-        check_output(args.png, [], force=args.force)
-    runs = lib.from_wandb(args.wandb) if args.wandb else [lib.read_run(f) for f in lib.find_runs(args.paths)]
+    broken: list[str] = []
+    if args.wandb:
+        if args.png:
+            check_output(args.png, [], force=args.force)
+        runs = lib.from_wandb(args.wandb)
+    else:
+        folders = lib.find_runs(args.paths)
+        if args.png:  # never one of the files it reads, --force or not
+            check_output(args.png, [f for folder in folders for f in lib.run_files(folder).values() if f],
+                         force=args.force, first_is_input=False)
+        runs, broken = lib.read_runs(folders)
+        for line in broken:
+            print_error(line)
+        if not runs:
+            raise SeisfuseError(f"none of the {len(folders)} run folders could be read")
     keys = list(dict.fromkeys([*lib.differing_keys(runs), *args.key]))
     print(f"{len(runs)} runs; ranked by best val/score (SSIM to clean validation references)")
     print(lib.table(runs, keys))
     if args.png:
         lib.plot(runs, args.png)
         print(f"wrote {args.png}")
-    return 0
+    return 1 if broken else 0

@@ -28,6 +28,7 @@ from seisfuse import denoisers
 from seisfuse.branches import Branches, fit_normalizer
 from seisfuse.errors import SeisfuseError, SettingError
 from seisfuse.evaluation.metrics import fault_contrast, psnr, snr_db, ssim
+from seisfuse.files import check_outputs
 from seisfuse.inference.fusers import Fuser
 from seisfuse.inference.predict import PredictOptions, Predictor
 from seisfuse.segy import HeaderBytes, open_volume
@@ -180,6 +181,13 @@ def score_sections(pairs: Sequence[tuple[np.ndarray, np.ndarray]], fused: Sequen
     return table
 
 
+def check_ratios(ratios: Sequence[float]) -> tuple[float, ...]:
+    """The noise ratios, or a SettingError naming them unless each is finite and > 0."""
+    if not ratios or not all(math.isfinite(r) and r > 0 for r in ratios):
+        raise SettingError("ratio", f"must be finite and > 0, got {', '.join(f'{r:g}' for r in ratios) or 'none'}")
+    return tuple(ratios)
+
+
 def semi_real(fuser: Fuser, inputs: list[str], workdir: str | os.PathLike, *, kinds: tuple[str, ...] = ("white", "band"),
               ratios: Sequence[float] = (0.5,), seed: int = 0, header_bytes: HeaderBytes | None = None,
               options: PredictOptions | None = None, oracle: Sequence[str] = ORACLE_GRIDS,
@@ -188,19 +196,18 @@ def semi_real(fuser: Fuser, inputs: list[str], workdir: str | os.PathLike, *, ki
     bad = [k for k in kinds if k not in NOISE_KINDS]
     if bad:
         raise SettingError("noise", f"unknown noise kind {bad[0]!r}; valid: {', '.join(NOISE_KINDS)}")
-    if not ratios or min(ratios) <= 0:
-        raise SettingError("ratio", f"must be > 0, got {list(ratios)}")
+    check_ratios(ratios)
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
-    jobs, plan = [], []
-    for path in inputs:
-        for kind in kinds:
-            for ratio in ratios:
-                stem = f"{Path(path).stem}_{kind}{ratio:g}"
-                noisy = noisy_copy(path, work / f"{stem}.sgy", kind, ratio, seed, header_bytes)
-                fused = work / f"{stem}_fused.sgy"
-                jobs.append((noisy, fused))
-                plan.append((path, kind, ratio, noisy, fused))
+    plan = [(path, kind, ratio, work / f"{Path(path).stem}_{kind}{ratio:g}.sgy",
+             work / f"{Path(path).stem}_{kind}{ratio:g}_fused.sgy") for path in inputs for kind in kinds for ratio in ratios]
+    # the copies it writes replace earlier copies, but never an input, the model, nor each other (two inputs of one name)
+    check_outputs([p for *_, noisy, fused in plan for p in (noisy, fused)],
+                  [*inputs, *([fuser.source] if fuser.source is not None else [])], force=True, first_is_input=False)
+    jobs = []
+    for path, kind, ratio, noisy, fused in plan:
+        noisy_copy(path, noisy, kind, ratio, seed, header_bytes)
+        jobs.append((noisy, fused))
     options = replace(options or PredictOptions(), force=True, header_bytes=header_bytes)
     results = Predictor(fuser, options, device="cpu", progress=False).run(jobs)
     for result in results:

@@ -140,15 +140,48 @@ def qabf(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
     return float(((_edge_preservation(ga, aa, gf, af) * ga + _edge_preservation(gb, ab, gf, af) * gb).sum()) / den)
 
 
-def vif(fused: np.ndarray, reference: np.ndarray) -> float:
-    """Pixel-domain VIF of F against a reference, torchmetrics on the 0-255 scale (NaN below 41 x 41)."""
-    from torchmetrics.functional.image import visual_information_fidelity
+def _valid_gauss(x: np.ndarray, n: int) -> np.ndarray:
+    """x filtered by torchmetrics' VIF window (n x n, sigma n / 5, normalized), 'valid' part only: the same numbers as
+    its 2D conv2d, computed as two 1D passes (the window is separable) with no n^2-times copy of the image."""
+    from scipy.ndimage import correlate1d
 
+    c = np.arange(n, dtype=np.float64) - (n - 1) / 2
+    g = np.exp(-(c * c) / (2.0 * (n / 5) ** 2))
+    g /= g.sum()
+    r = n // 2
+    y = correlate1d(correlate1d(x, g, axis=0, mode="constant"), g, axis=1, mode="constant")
+    return y[r:x.shape[0] - r, r:x.shape[1] - r]
+
+
+def vif(fused: np.ndarray, reference: np.ndarray, sigma_n_sq: float = 2.0) -> float:
+    """Pixel-domain VIF of F against a reference on the 0-255 scale (NaN below 41 x 41): torchmetrics'
+    `visual_information_fidelity` (Sheikh & Bovik 2006), step for step, with separable filters, so memory stays a few
+    copies of the image (torchmetrics' 17 x 17 conv2d unfolds 289 copies on the CPU: 6.8 GB for 1000 x 3000)."""
     if min(np.shape(fused)) < 41:
         return math.nan
-    f = torch.as_tensor(255.0 * _f64(fused))[None, None]
-    r = torch.as_tensor(255.0 * _f64(reference))[None, None]
-    return float(visual_information_fidelity(f, r))
+    preds, target = 255.0 * _f64(fused), 255.0 * _f64(reference)
+    eps = 1e-10
+    num = den = 0.0
+    for scale in range(4):
+        n = 2 ** (4 - scale) + 1
+        if scale > 0:
+            target, preds = _valid_gauss(target, n)[::2, ::2], _valid_gauss(preds, n)[::2, ::2]
+        mu_t, mu_p = _valid_gauss(target, n), _valid_gauss(preds, n)
+        s_tt = np.maximum(_valid_gauss(target * target, n) - mu_t * mu_t, 0.0)
+        s_pp = np.maximum(_valid_gauss(preds * preds, n) - mu_p * mu_p, 0.0)
+        s_tp = _valid_gauss(target * preds, n) - mu_t * mu_p
+        g = s_tp / (s_tt + eps)
+        s_v = s_pp - g * s_tp
+        flat = s_tt < eps
+        g[flat], s_v[flat], s_tt[flat] = 0.0, s_pp[flat], 0.0
+        dark = s_pp < eps
+        g[dark], s_v[dark] = 0.0, 0.0
+        negative = g < 0
+        s_v[negative], g[negative] = s_pp[negative], 0.0
+        s_v = np.maximum(s_v, eps)
+        num += float(np.log10(1.0 + g * g * s_tt / (s_v + sigma_n_sq)).sum())
+        den += float(np.log10(1.0 + s_tt / sigma_n_sq).sum())
+    return num / den
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> float:

@@ -9,7 +9,10 @@
 * Local similarity (Fomel, "Local seismic attributes", Geophysics 72(3), 2007) of a and b:
   sqrt(|c1 c2|), c1 the smooth local ratio b/a by shaping regularization,
   c1 = [lambda^2 I + S (A^T A - lambda^2 I)]^-1 S A^T b (A = diag(a), S a triangle
-  smoother of the given radii, lambda^2 = mean(a^2)), and c2 likewise with a and b swapped.
+  smoother of the given radii, lambda^2 = mean(a^2)), and c2 likewise with a and b swapped;
+  solved, as Madagascar's sfsimilarity / divn solve it, by a fixed, small number of
+  conjugate-gradient iterations (NITER = 20) of the symmetric shaping form, not to convergence:
+  the leakage figures move by less than 0.005 from the exact solution (tests).
 * Spectra: the average amplitude spectrum over traces before and after, with the bandwidth
   kept (the band above -6 dB and -20 dB of the peak), and the f-k amplitude spectrum of the
   removed noise.
@@ -24,47 +27,63 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
-from scipy.sparse.linalg import LinearOperator, gmres
 
 DEFAULT_RADIUS = (10, 5)  # samples, traces: the smoothing radii of local similarity
+NITER = 20  # conjugate-gradient iterations of each local ratio, as Madagascar's sfsimilarity (niter=20)
 LEAKAGE_THRESHOLD = 0.3
 
 
-def triangle_smooth(x: np.ndarray, radius: tuple[int, ...]) -> np.ndarray:
-    """Triangle smoothing (two boxes of length r) along each axis with radius r > 1, reflected at the edges."""
+def box_smooth(x: np.ndarray, radius: tuple[int, ...]) -> np.ndarray:
+    """One box pass T along each axis with r > 1, of odd length 2 floor(r / 2) + 1, centred, reflected at the edges
+    (half-sample symmetric): a symmetric operator that keeps constants."""
     out = np.asarray(x, dtype=np.float64)
     for axis, r in enumerate(radius):
         if r > 1:
-            for _ in range(2):
-                out = uniform_filter1d(out, size=int(r), axis=axis, mode="reflect")
+            out = uniform_filter1d(out, size=2 * (int(r) // 2) + 1, axis=axis, mode="reflect")
     return out
 
 
-def local_ratio(num: np.ndarray, den: np.ndarray, radius: tuple[int, ...], tol: float = 1e-7,
-                maxiter: int = 200) -> np.ndarray:
-    """The smooth ratio c = num / den by shaping regularization: [l^2 I + S (D^2 - l^2 I)] c = S D num."""
+def triangle_smooth(x: np.ndarray, radius: tuple[int, ...]) -> np.ndarray:
+    """Triangle smoothing S = T T along each axis with radius r > 1 (two centred boxes: symmetric)."""
+    return box_smooth(box_smooth(x, radius), radius)
+
+
+def local_ratio(num: np.ndarray, den: np.ndarray, radius: tuple[int, ...], niter: int = NITER) -> np.ndarray:
+    """The smooth ratio c = num / den by shaping regularization, c = [l^2 I + S (D^2 - l^2 I)]^-1 S D num with the
+    triangle smoother S = T T, solved as Fomel's divn does: c = T q, q from `niter` conjugate-gradient iterations on
+    the symmetric system [l^2 (I - T T) + T D^2 T] q = T D num, started at zero."""
     num, den = np.asarray(num, np.float64), np.asarray(den, np.float64)
     lam2 = float(np.mean(den * den))
     if lam2 == 0:
         return np.zeros_like(num)
-    shape, d2 = num.shape, den * den
+    d2 = den * den
 
-    def apply(c: np.ndarray) -> np.ndarray:
-        c = c.reshape(shape)
-        return (lam2 * c + triangle_smooth((d2 - lam2) * c, radius)).ravel()
+    def apply(q: np.ndarray) -> np.ndarray:
+        tq = box_smooth(q, radius)
+        return lam2 * (q - box_smooth(tq, radius)) + box_smooth(d2 * tq, radius)
 
-    rhs = triangle_smooth(den * num, radius).ravel()
-    op = LinearOperator((num.size, num.size), matvec=apply, dtype=np.float64)
-    try:
-        c, _ = gmres(op, rhs, rtol=tol, atol=0.0, maxiter=maxiter, restart=50)
-    except TypeError:  # scipy < 1.12 names it tol
-        c, _ = gmres(op, rhs, tol=tol, atol=0.0, maxiter=maxiter, restart=50)
-    return c.reshape(shape)
+    rhs = box_smooth(den * num, radius)
+    q, r = np.zeros_like(rhs), rhs.copy()
+    p, rr = r.copy(), float((r * r).sum())
+    floor = 1e-28 * rr  # converged to rounding: further steps divide by nothing
+    for _ in range(niter):
+        ap = apply(p)
+        pap = float((p * ap).sum())
+        if rr <= floor or pap <= 0:
+            break
+        alpha = rr / pap
+        q += alpha * p
+        r -= alpha * ap
+        rr_new = float((r * r).sum())
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+    return box_smooth(q, radius)
 
 
-def local_similarity(a: np.ndarray, b: np.ndarray, radius: tuple[int, ...] = DEFAULT_RADIUS) -> np.ndarray:
+def local_similarity(a: np.ndarray, b: np.ndarray, radius: tuple[int, ...] = DEFAULT_RADIUS,
+                     niter: int = NITER) -> np.ndarray:
     """Local similarity of two sections: sqrt(|c1 c2|), c1 = b / a and c2 = a / b as smooth local ratios."""
-    return np.sqrt(np.abs(local_ratio(b, a, radius) * local_ratio(a, b, radius)))
+    return np.sqrt(np.abs(local_ratio(b, a, radius, niter) * local_ratio(a, b, radius, niter)))
 
 
 def amplitude_spectrum(section: np.ndarray, dt_ms: float) -> tuple[np.ndarray, np.ndarray]:

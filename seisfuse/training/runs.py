@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seisfuse.config import read_json, read_yaml
 from seisfuse.errors import SeisfuseError, file_error
 
 SCORE = "val/score"
+MAX_HISTORY_BYTES = 256 * 2**20
 HISTORY = ("csv/metrics.csv", "metrics.csv")
 #: Config keys that differ between any two runs without being an experimental choice.
 IGNORED = ("trainer.default_root_dir", "ckpt_path", "config", "trainer.logger", "data.cache_dir")
@@ -79,32 +81,58 @@ def _number(text: str) -> float | None:
 
 
 def read_history(path: Path) -> dict[str, list[tuple[int, float]]]:
-    """metrics.csv as key -> [(step, value)], skipping empty cells."""
+    """metrics.csv as key -> [(step, value)], skipping empty cells; one-line errors naming the file."""
     out: dict[str, list[tuple[int, float]]] = {}
-    with open(path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            step = int(float(row.get("step") or 0))
-            for key, text in row.items():
-                value = _number(text) if key not in ("step", "epoch") and text else None
-                if value is not None:
-                    out.setdefault(key, []).append((step, value))
+    try:
+        if path.stat().st_size > MAX_HISTORY_BYTES:
+            raise file_error(path, f"{path.stat().st_size:,} bytes is too big for a metrics history")
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                step = int(float(row.get("step") or 0))
+                for key, text in row.items():
+                    value = _number(text) if key not in ("step", "epoch") and isinstance(text, str) and text else None
+                    if value is not None:
+                        out.setdefault(key, []).append((step, value))
+    except UnicodeDecodeError:
+        raise file_error(path, "not a text file (a metrics history is CSV)") from None
+    except (csv.Error, ValueError) as exc:
+        raise file_error(path, f"not a readable metrics history ({str(exc).splitlines()[0]})") from None
     return out
 
 
-def read_run(folder: str | os.PathLike) -> Run:
-    """A run folder's config, history and benchmark (what exists of them)."""
-    import yaml
+def run_files(folder: Path) -> dict[str, Path | None]:
+    """The files a run folder holds: its config, history and benchmark (None where missing)."""
+    return {"config": next((p for p in (folder / "config.yaml", folder / "csv" / "config.yaml") if p.is_file()), None),
+            "history": next((folder / h for h in HISTORY if (folder / h).is_file()), None),
+            "benchmark": folder / "benchmark.json" if (folder / "benchmark.json").is_file() else None}
 
+
+def read_run(folder: str | os.PathLike) -> Run:
+    """A run folder's config, history and benchmark (what exists of them), each read with the guards of every config
+    seisfuse reads (size, alias bombs); a broken file is a one-line error naming it."""
     folder = Path(folder)
-    config_path = next((p for p in (folder / "config.yaml", folder / "csv" / "config.yaml") if p.is_file()), None)
-    if config_path is None:
+    files = run_files(folder)
+    if files["config"] is None:
         raise file_error(folder, "not a seisfuse run folder (no config.yaml)")
-    config = flatten(yaml.safe_load(config_path.read_text()) or {})
-    history_path = next((folder / h for h in HISTORY if (folder / h).is_file()), None)
-    history = read_history(history_path) if history_path else {}
-    bench = folder / "benchmark.json"
-    benchmark = json.loads(bench.read_text()) if bench.is_file() else None
-    return Run(str(folder), f"{folder.parent.name}/{folder.name}", config, history, benchmark)
+    loaded = read_yaml(files["config"])
+    if loaded is not None and not isinstance(loaded, dict):
+        raise file_error(files["config"], "not a run config (a mapping of sections)")
+    history = read_history(files["history"]) if files["history"] else {}
+    benchmark = read_json(files["benchmark"]) if files["benchmark"] else None
+    if benchmark is not None and not isinstance(benchmark, dict):
+        raise file_error(files["benchmark"], "not a benchmark record (a JSON object)")
+    return Run(str(folder), f"{folder.parent.name}/{folder.name}", flatten(loaded or {}), history, benchmark)
+
+
+def read_runs(folders: Iterable[Path]) -> tuple[list[Run], list[str]]:
+    """The runs that read, and one line for each broken file of the others (healthy runs are never lost to one)."""
+    runs, broken = [], []
+    for folder in folders:
+        try:
+            runs.append(read_run(folder))
+        except SeisfuseError as exc:
+            broken.append(str(exc))
+    return runs, broken
 
 
 def find_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
