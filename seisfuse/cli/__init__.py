@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import errno
 import logging
 import os
@@ -11,10 +12,20 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn
 
 from seisfuse.cli import benchmark, compare, evaluate, export, info, predict, preview, runs, synth
 from seisfuse.cli.common import OVERRIDE, flag
-from seisfuse.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, SeisfuseError, SettingError, Terminated
+from seisfuse.errors import (
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    ConfigError,
+    SeisfuseError,
+    SettingError,
+    Terminated,
+    print_error,
+)
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
 
@@ -26,9 +37,11 @@ commands:
   info       describe a SEG-Y file (format, geometry, ranges, amplitudes)
   preview    draw raw | edge (| fused | difference) panels of one section as PNG
   compare    the same section of several volumes side by side, one colour scale
-  fit        train a fusion network from a YAML config (also: validate, test)
-  predict    fuse SEG-Y files with a trained model (the shipped pretrained one by default)
-  baseline   a classical fusion rule or denoiser (gaussian, median, bilateral, fxdecon, bm3d, bm3d-psd)
+  fit        train a fusion network from a YAML config
+  validate   score a checkpoint on the validation data of a config
+  test       score a checkpoint on data.test_files
+  predict    fuse SEG-Y files with a model (--model fast, the default, or best, or your checkpoint)
+  baseline   a classical fusion rule or denoiser (gaussian, median, bilateral, fxdecon, bm3d, bm3d-psd, bm3d-so)
   evaluate   fusion metrics of fused volumes against their input
   benchmark  the semi-real protocol: real files + seeded noise, scored against the originals
   export     a weights-only model file from a checkpoint (logged to W&B as an artifact)
@@ -43,15 +56,51 @@ COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "compare": compare.add, "benchmark": benchmark.add, "runs": runs.add}
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse without abbreviations (`--classic` is no `--classical`), whose errors are one line with the command and
+    the nearest valid name, as git suggests them; exit code 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        print_error(f"{self.prog.removeprefix('seisfuse ')}: {message} (see `{self.prog} --help`)"
+                    if self.prog != "seisfuse" else message)
+        raise SystemExit(EXIT_CONFIG)
+
+
+def nearest(name: str, valid: Sequence[str]) -> str:
+    """'; did you mean X?' for the closest valid name, or ''."""
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def check_names(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """An unknown command or option is a one-line error with the nearest valid name, before argparse reports
+    something else (a missing required option) about a mistyped one."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    commands = [*sub.choices, *LIGHTNING_COMMANDS]
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is None:
+        return
+    if first not in sub.choices:
+        raise ConfigError(f"unknown command {first!r}{nearest(first, commands)} (commands: {', '.join(commands)})")
+    options = [o for a in sub.choices[first]._actions for o in a.option_strings]  # noqa: SLF001
+    for arg in argv[argv.index(first) + 1:]:
+        name = arg.split("=", 1)[0]
+        if name.startswith("--") and name not in options and not OVERRIDE.match(arg):
+            raise ConfigError(f"{first}: unknown option {name}{nearest(name, options)} (see `seisfuse {first} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of every command except the Lightning ones."""
-    parser = argparse.ArgumentParser(prog="seisfuse", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="seisfuse", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     from seisfuse import __version__
 
     parser.add_argument("--version", action="version", version=f"seisfuse {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for add in COMMANDS.values():
         add(sub)
     for p in sub.choices.values():
@@ -61,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """Parse argv; commands that read a training config also take its --data.key=value overrides."""
+    check_names(parser, argv)
     args, extra = parser.parse_known_args(argv)
     overrides = [a for a in extra if OVERRIDE.match(a)]
     rest = [a for a in extra if a not in overrides]
@@ -130,7 +180,7 @@ def _quiet_lightning() -> None:
 
 def _fail(message: str, code: int = 1) -> int:
     """Print a one-line error to stderr and return the exit code."""
-    print(f"seisfuse: error: {message}", file=sys.stderr)
+    print_error(message)
     return code
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from seisfuse.cli.common import add_config_args, add_header_args, add_model_arg, branch_settings, header_bytes, model_reads
+from seisfuse.cli.common import (
+    add_config_args,
+    add_header_args,
+    add_model_arg,
+    branch_settings,
+    header_bytes,
+    model_reads,
+    positive_int,
+)
 
 
 def add(sub) -> None:
@@ -23,17 +31,18 @@ def add(sub) -> None:
     add_model_arg(p, "take the edge branch settings from this model (default: --config's, or the default pipeline)")
     p.add_argument("--clean", default=None, metavar="CLEAN.sgy", help="noise-free volume (synthetic data)")
     p.add_argument("--fault-mask", default=None, metavar="MASK.sgy", help="fault mask (synthetic data)")
-    p.add_argument("--classical", default="all", metavar="NAMES",
+    p.add_argument("--classical", default="fast", metavar="NAMES",
                    help="classical denoisers scored as rows on the same sections, with their seconds per section: "
-                        "all installed (default), none, or a comma-separated list of gaussian, median, bilateral, "
-                        "fxdecon, bm3d, bm3d-psd")
+                        "fast (default: gaussian, median, bilateral, fxdecon), all (every installed one: the BM3D "
+                        "family too, seconds to minutes per section), none, or a comma-separated list of names")
     p.add_argument("--axis", choices=["inline", "crossline"], default="inline")
-    p.add_argument("--sections", type=int, default=8, metavar="N", help="sections sampled evenly (default 8)")
+    p.add_argument("--sections", type=positive_int, default=8, metavar="N", help="sections sampled evenly (default 8)")
     p.add_argument("--json", default=None, metavar="METRICS.json", help="also write all metrics as JSON")
     p.add_argument("--qc-panel", default=None, metavar="QC.png",
                    help="also draw the reference-free checks of the middle sampled section: input, each fused file, "
                         "what it removed, its leakage map, the spectra")
     p.add_argument("--force", action="store_true", help="overwrite an existing JSON file")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_header_args(p)
     p.set_defaults(func=run, accepts_overrides=True)
 
@@ -57,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
         settings = branch_settings(args)
     result = evaluate(args.input, [args.fused, *args.compare], settings, clean_path=args.clean,
                       fault_mask_path=args.fault_mask, axis=args.axis, n_sections=args.sections,
-                      header_bytes=header_bytes(args), classical=classical)
+                      header_bytes=header_bytes(args), classical=classical, progress=not args.quiet)
     print(f"{args.input}: {len(result.sections)} {result.axis} sections, edges {settings.pipeline.describe()}")
     print(result.table())
-    for line in result.verdict():
+    for line in [*result.verdict(), *result.field_summary()]:
         print(line)
     if args.json:
         with atomic_output(args.json) as tmp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from seisfuse.cli.common import finite_float
 from seisfuse.errors import SeisfuseError
 
 
@@ -16,11 +17,11 @@ def add(sub) -> None:
     p.add_argument("--inlines", type=int, default=128, metavar="N")
     p.add_argument("--crosslines", type=int, default=128, metavar="N")
     p.add_argument("--samples", type=int, default=256, metavar="N")
-    p.add_argument("--dt", type=float, default=4.0, metavar="MS", help="sample interval in ms (default 4)")
-    p.add_argument("--freq", type=float, default=30.0, metavar="HZ", help="Ricker dominant frequency (default 30)")
-    p.add_argument("--phase", type=float, default=0.0, metavar="DEG", help="wavelet phase rotation (default 0)")
+    p.add_argument("--dt", type=finite_float, default=4.0, metavar="MS", help="sample interval in ms (default 4)")
+    p.add_argument("--freq", type=finite_float, default=30.0, metavar="HZ", help="Ricker dominant frequency (default 30)")
+    p.add_argument("--phase", type=finite_float, default=0.0, metavar="DEG", help="wavelet phase rotation (default 0)")
     p.add_argument("--faults", type=int, default=3, metavar="K")
-    p.add_argument("--noise", type=float, default=0.3, metavar="S", help="noise RMS / signal RMS (default 0.3)")
+    p.add_argument("--noise", type=finite_float, default=0.3, metavar="S", help="noise RMS / signal RMS (default 0.3)")
     p.add_argument("--noise-kind", default="white", metavar="KIND",
                    help="white, band, lateral or bursts, or several joined by '+' (default white)")
     p.add_argument("--seed", type=int, default=0, metavar="S")

@@ -23,8 +23,10 @@ import numpy as np
 
 from seisfuse import denoisers
 from seisfuse.branches import Branches, BranchSettings
+from seisfuse.errors import SettingError
 from seisfuse.evaluation.metrics import REFERENCE, SUITE, fusion_metrics
 from seisfuse.evaluation.qc import amplitude_spectrum, field_qc
+from seisfuse.progress import Progress
 from seisfuse.segy import GridVolume, HeaderBytes, check_same_geometry, open_volume
 
 #: Columns of the printed table (all metrics go to JSON).
@@ -35,7 +37,6 @@ TABLE = ["Qabf", "MI", "EN", "SD", "SF", "VIF", "SSIM_raw", "SSIM_clean", "PSNR_
 LOWER_IS_BETTER = {"seconds", "leakage_mean", "leakage_share"}
 #: Metrics the verdict is about: against the clean reference when there is one, else edge transfer.
 VERDICT_CLEAN = ["SSIM_clean", "PSNR_clean", "Qabf_clean", "fault_contrast"]
-VERDICT_SOURCES = ["Qabf", "SSIM_raw", "leakage_mean"]
 INPUT_ROW = "input (raw)"
 CLASSICAL_SUFFIX = " (tuned)"
 EDGE_ROW = "(edge branch)"
@@ -76,12 +77,18 @@ class Evaluation:
                                "(0-255 scale); VIF torchmetrics pixel VIF on 0-255, summed over sources; "
                                "SNR_clean = 10 log10(|clean|^2 / |clean - fused|^2) in amplitude"}
 
+    @property
+    def has_reference(self) -> bool:
+        """True when a clean volume was given: the rows are judged against it."""
+        return any("SSIM_clean" in r for r in self.rows.values())
+
     def verdict(self) -> list[str]:
-        """One line per key metric: does the first fused file beat every other row, the input included?"""
-        if not self.fused_names:
+        """One line per key metric against the clean reference: does the first fused file beat every other row, the
+        input included? Without a reference there is no verdict (the input would win every similarity to itself)."""
+        if not self.fused_names or not self.has_reference:
             return []
         model = self.fused_names[0]
-        metrics = VERDICT_CLEAN if "SSIM_clean" in self.rows[model] else VERDICT_SOURCES
+        metrics = VERDICT_CLEAN
         lines = []
         for m in metrics:
             value = self.rows[model].get(m, math.nan)
@@ -93,11 +100,22 @@ class Evaluation:
             lower = m in LOWER_IS_BETTER
             best = (min if lower else max)(others, key=others.get)
             word = "beats" if (value < others[best] if lower else value > others[best]) else "does NOT beat"
-            line = f"{model} {m} {value:.4f} {word} every other row (best: {best} {others[best]:.4f})"
-            if m == "leakage_mean":  # leakage means little without the energy each removed
-                energy = {k: self.rows[k].get("removed_energy", math.nan) for k in (model, best)}
-                line += f"; removed energy {energy[model]:.3f} vs {energy[best]:.3f}"
-            lines.append(line)
+            lines.append(f"{model} {m} {value:.4f} {word} every other row (best: {best} {others[best]:.4f})")
+        return lines
+
+    def field_summary(self) -> list[str]:
+        """Without a reference: the reference-free checks of each denoised row, one line each (no verdict)."""
+        if self.has_reference:
+            return []
+        lines = ["no clean reference: no verdict. Reference-free checks (Chen & Fomel 2015): leakage = local similarity "
+                 "of removed noise and output (lower is better at a similar removed energy); band kept at -6 dB"]
+        for name in [*self.fused_names, *self.classical_names]:
+            r = self.rows[name]
+            lines.append(f"  {name}: leakage {r.get('leakage_mean', math.nan):.3f} (share above 0.3: "
+                         f"{r.get('leakage_share', math.nan):.3f}), removed energy {r.get('removed_energy', math.nan):.3f}"
+                         f", band {r.get('band_6db_out_low_hz', math.nan):.0f}-{r.get('band_6db_out_high_hz', math.nan):.0f}"
+                         f" Hz (input {r.get('band_6db_in_low_hz', math.nan):.0f}-"
+                         f"{r.get('band_6db_in_high_hz', math.nan):.0f} Hz)")
         return lines
 
     def table(self) -> str:
@@ -123,10 +141,16 @@ def sample_sections(volume: GridVolume, axis: str, n: int) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, total - 1, num=min(n, total))})
 
 
+#: The classical rows `evaluate` scores by default: the denoisers that take well under a second per section.
+FAST_CLASSICAL = ("gaussian", "median", "bilateral", "fxdecon")
+
+
 def classical_names(spec: str) -> list[str]:
-    """Denoiser names from 'all' (every installed one), 'none' or a comma-separated list."""
+    """Denoiser names from 'fast' (the cheap ones), 'all' (every installed one, BM3D too), 'none' or a list."""
     if spec == "none":
         return []
+    if spec == "fast":
+        return list(FAST_CLASSICAL)
     if spec == "all":
         return [n for n, info in denoisers.DENOISERS.items() if info.available()]
     names = [n.strip() for n in spec.split(",") if n.strip()]
@@ -137,8 +161,10 @@ def classical_names(spec: str) -> list[str]:
 
 def evaluate(input_path: str, fused_paths: list[str], settings: BranchSettings, *, clean_path: str | None = None,
              fault_mask_path: str | None = None, axis: str = "inline", n_sections: int = 8,
-             header_bytes: HeaderBytes | None = None, classical: Sequence[str] = ()) -> Evaluation:
+             header_bytes: HeaderBytes | None = None, classical: Sequence[str] = (), progress: bool = False) -> Evaluation:
     """Metrics of each fused volume, the classical denoisers, the input and its edge branch over sampled sections."""
+    if n_sections < 1:
+        raise SettingError("sections", f"must be >= 1, got {n_sections}")
     source = open_volume(input_path, header_bytes)
     branches = Branches.of_volume(settings, source)
     methods = {f"{name}{CLASSICAL_SUFFIX}": denoisers.create_denoiser(name) for name in classical}
@@ -153,6 +179,7 @@ def evaluate(input_path: str, fused_paths: list[str], settings: BranchSettings, 
     names = [Path(p).name for p in fused_paths]
     scores: dict[str, dict[str, list[float]]] = {n: {} for n in [*names, *methods, INPUT_ROW, EDGE_ROW]}
     spectra: dict[str, list[np.ndarray]] = {}
+    bar = Progress(len(picks) * len(scores), f"evaluate {Path(input_path).name}", unit="row", enabled=progress)
     for k in picks:
         raw, edge = branches.pair(source.section(axis, k))
         clean = clean_edge = mask = None
@@ -175,6 +202,8 @@ def evaluate(input_path: str, fused_paths: list[str], settings: BranchSettings, 
                 spectra.setdefault(name, []).append(spectrum)
             for m, v in metrics.items():
                 scores[name].setdefault(m, []).append(v)
+            bar.update()
+    bar.close()
     for vol in others.values():
         vol.close()
     source.close()

@@ -54,6 +54,10 @@ class SynthConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("dt_ms", "freq_hz", "phase_deg", "max_throw", "noise", "lateral_sigma", "fold_amplitude", "shear",
+                     "layer_thickness", "texture", "texture_length"):
+            if not np.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
         for name in ("inlines", "crosslines", "samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
