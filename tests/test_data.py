@@ -114,8 +114,9 @@ def test_2d_line_gives_one_section_split_along_traces(tmp_path):
     assert set(dm.train_index["axis"]) == {0} and set(dm.train_index["section"]) == {0}
     assert (dm.train_index["x0"] + P <= 120 - 8).all() and (dm.val_index["x0"] >= 120).all()
     assert (dm.train_index["x_lo"] == 0).all()
-    name, stack = dm.panels(2)[0]
+    name, stack, axes = dm.panels(2)[0]
     assert stack.shape == (2, 64, 40) and "line" in name
+    assert axes["x_label"] == "trace key" and axes["y_label"] == "time (ms)" and axes["x0"] == 121  # trace keys, ms
 
 
 def test_separate_val_files_and_panels(survey, tmp_path):

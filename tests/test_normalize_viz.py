@@ -88,10 +88,10 @@ def test_preview_png_has_expected_size_and_content(tmp_path, run_cli):
     out = tmp_path / "panel.png"
     code, stdout, err = run_cli("preview", vol, "--section", "inline:105", "--out", out, "--no-model")
     assert code == 0, err
-    _check_png(out, 800, 500)  # two 4 x 5 inch panels at 100 dpi
+    _check_png(out, 900, 500)  # two 4 x 5 inch panels and the shared colour bar at 100 dpi
     code, _, err = run_cli("preview", vol, "--section", "time:100", "--out", tmp_path / "t.png", "--no-model")
     assert code == 0, err
-    _check_png(tmp_path / "t.png", 800, 500)
+    _check_png(tmp_path / "t.png", 900, 500)
 
 
 def test_preview_uses_the_config_pipeline(tmp_path, run_cli):
@@ -119,7 +119,7 @@ def test_preview_bad_sections(tmp_path, run_cli, section, message):
 def test_preview_real_2d_line(tmp_path, run_cli):
     code, _, err = run_cli("preview", REALDATA / "ln472_old.sgy", "--out", tmp_path / "l.png", "--no-model")
     assert code == 0, err
-    _check_png(tmp_path / "l.png", 800, 500)
+    _check_png(tmp_path / "l.png", 900, 500)
 
 
 def test_vertical_axis_is_named_from_the_file_and_compare_draws_one_panel_per_volume(tmp_path, run_cli):
@@ -144,6 +144,6 @@ def test_vertical_axis_is_named_from_the_file_and_compare_draws_one_panel_per_vo
     code, stdout, err = run_cli("compare", time_file, other, depth_file, "--section", "inline:2", "--out", out,
                                 "--titles", "input", "half", "depth")
     assert code == 0, err
-    assert "3 volumes" in stdout and imread(out).shape[1] == 1200, "three 4-inch panels at 100 dpi"
+    assert "3 volumes" in stdout and imread(out).shape[1] == 1300, "three 4-inch panels and the colour bar at 100 dpi"
     code, _, err = run_cli("compare", time_file, write_segy(tmp_path / "x.sgy", cube(3, 3, 30)), "--out", tmp_path / "b.png")
     assert code == 1 and "geometry differs" in err

@@ -238,7 +238,7 @@ def test_preview_with_checkpoint_has_four_panels(trained, survey, tmp_path, run_
     out = tmp_path / "p.png"
     code, _, err = run_cli("preview", survey["seismic"], "--ckpt", trained, "--out", out)
     assert code == 0, err
-    assert imread(out).shape[:2] == (500, 1600)
+    assert imread(out).shape[:2] == (500, 1700)
 
 
 def test_bad_inputs_are_one_line_errors(trained, survey, tmp_path, run_cli):

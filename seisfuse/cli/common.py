@@ -84,12 +84,10 @@ def model_reads(args: argparse.Namespace) -> list:
 def parse_section(volume, spec: str | None):
     """A View from 'inline:K' / 'crossline:K' (line numbers) or 'time:T' (ms); default: the middle inline."""
     from seisfuse.errors import file_error
-    from seisfuse.evaluation.views import View
+    from seisfuse.evaluation.views import View, section_view
 
     if spec is None:
-        k = volume.n_sections("inline") // 2
-        key = int(volume.section_keys("inline")[k])
-        return View("inline", k, "2D line" if volume.geometry.kind == "2d" else f"inline {key}")
+        return section_view(volume, "inline", volume.n_sections("inline") // 2)
     axis, sep, value = spec.partition(":")
     if not sep or axis not in ("inline", "crossline", "time"):
         raise SeisfuseError(f"--section {spec!r}: use inline:K, crossline:K (line numbers) or time:T (ms)")
@@ -102,8 +100,7 @@ def parse_section(volume, spec: str | None):
             raise file_error(volume.path, f"time {number:g} outside {volume.samples[0]:g}..{volume.samples[-1]:g} ms")
         k = volume.sample_index(number)
         return View("time", k, f"time slice {volume.samples[k]:g} ms")
-    k = volume.section_index(axis, int(number))
-    return View(axis, k, f"{axis} {int(number)}")
+    return section_view(volume, axis, volume.section_index(axis, int(number)))
 
 
 def positive_int(text: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from seisfuse.cli.common import add_header_args, header_bytes, parse_section
 
@@ -16,7 +15,8 @@ def add(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="FILE.sgy")
     p.add_argument("--section", default=None, metavar="AXIS:K",
                    help="inline:K or crossline:K (line numbers) or time:T (ms); default: the middle inline")
-    p.add_argument("--titles", nargs="+", default=None, metavar="TITLE", help="panel titles (default: file names)")
+    p.add_argument("--titles", nargs="+", default=None, metavar="TITLE",
+                   help="panel titles (default: file names, with their folders where two names are the same)")
     p.add_argument("--qc", action="store_true",
                    help="reference-free checks instead: the first file is the input, the others denoised versions of "
                         "it; draws what each removed (same colour scale), the leakage of signal into it (local "
@@ -31,12 +31,12 @@ def run(args: argparse.Namespace) -> int:
     from seisfuse.branches import fit_normalizer
     from seisfuse.errors import SettingError
     from seisfuse.evaluation.views import qc_view_figure, read_view, view_extent
-    from seisfuse.evaluation.viz import compare_figure, save_png
+    from seisfuse.evaluation.viz import compare_figure, distinct_titles, save_png
     from seisfuse.files import check_output
     from seisfuse.segy import check_same_geometry, open_volume
 
     check_output(args.out, args.inputs, force=args.force)
-    titles = args.titles or [Path(p).name for p in args.inputs]
+    titles = args.titles or distinct_titles(args.inputs)
     if len(titles) != len(args.inputs):
         raise SettingError("titles", f"{len(titles)} titles for {len(args.inputs)} files")
     volumes = [open_volume(p, header_bytes(args)) for p in args.inputs]
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             images = [norm.forward(read_view(v, view)) for v in volumes]
             fig = compare_figure(images, titles, view_extent(volumes[0], view),
-                                 f"{view.label} | colour scale: clip {norm.clip:.4g} of {volumes[0].path.name}")
+                                 f"{view.label} | one colour scale: {volumes[0].path.name}'s clip", clip=norm.clip)
     finally:
         for v in volumes:
             v.close()

@@ -82,20 +82,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _qc_panel(args: argparse.Namespace, result) -> None:  # noqa: ANN001 - an Evaluation
     """Draw the reference-free checks of the middle sampled section of the input and the fused files."""
-    from pathlib import Path
 
     from seisfuse.branches import fit_normalizer
-    from seisfuse.evaluation.views import View, qc_view_figure
-    from seisfuse.evaluation.viz import save_png
+    from seisfuse.evaluation.views import qc_view_figure, section_view
+    from seisfuse.evaluation.viz import distinct_titles, save_png
     from seisfuse.segy import open_volume
 
     paths = [args.input, args.fused, *args.compare]
     volumes = [open_volume(p, header_bytes(args)) for p in paths]
     try:
-        k = result.sections[len(result.sections) // 2]
-        key = int(volumes[0].section_keys(result.axis)[k])
-        view = View(result.axis, k, f"{result.axis} {key}")
-        fig = qc_view_figure(volumes, [Path(p).name for p in paths], view, fit_normalizer(volumes[0]))
+        view = section_view(volumes[0], result.axis, result.sections[len(result.sections) // 2])
+        fig = qc_view_figure(volumes, distinct_titles(paths), view, fit_normalizer(volumes[0]))
     finally:
         for v in volumes:
             v.close()

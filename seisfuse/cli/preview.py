@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         extent = view_extent(vol, view)
         heading = f"{vol.path.name} | {view.label} | edges: {branches.pipeline.describe()}"
     fused = fuser.fuse_stack(branches.stack(section)) if fuser is not None else None
-    save_png(preview_figure(raw, edge, extent, heading, branches.pipeline.output, fused, title), args.out)
+    save_png(preview_figure(raw, edge, extent, heading, branches.pipeline.output, fused, title,
+                            branches.normalizer.clip), args.out)
     print(f"wrote {args.out}: {view.label} of {args.input}")
     return 0

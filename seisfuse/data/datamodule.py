@@ -269,16 +269,20 @@ class SeismicDataModule(pl.LightningDataModule):
         return self._loader(self._validation(self.surveys.test_index), shuffle=False)
 
     # ------------------------------------------------------------ pictures and facts
-    def panels(self, n: int) -> list[tuple[str, np.ndarray]]:
-        """Up to n whole validation sections as (name, branches (N, H, W) in [0, 1]), the same every epoch."""
+    def panels(self, n: int) -> list[tuple[str, np.ndarray, dict]]:
+        """Up to n whole validation sections as (name, branches (N, H, W) in [0, 1], axes), the same every epoch;
+        axes in header units (trace keys, ms) for files, in samples and traces for synthetic sections."""
         if self._panels is None or len(self._panels) < n:
             out = self.surveys.panel_sections(n, adapting=bool(self.blindspot or self.noisier))
+            stacks: list[tuple[str, np.ndarray]] = []
             if not out and self.pool is not None and self.pool.val_sections:
-                out = [(f"pool section {i}", s) for i, s in enumerate(pool_stacks(self.section_pool("val"), n))]
-            if not out and self.synthetic is not None and self.branch_settings.local:
+                stacks = [(f"pool section {i}", s) for i, s in enumerate(pool_stacks(self.section_pool("val"), n))]
+            if not out and not stacks and self.synthetic is not None and self.branch_settings.local:
                 sections = SyntheticPatches(self.branch_settings, self.synthetic, 2 * self.patch, n,
                                             self.synthetic.seed + VALIDATION_SEED_OFFSET + 1)
-                out = [(f"synthetic {i}", sections[i]["inputs"].numpy()) for i in range(n)]
+                stacks = [(f"synthetic {i}", sections[i]["inputs"].numpy()) for i in range(n)]
+            out += [(name, s, {"x_label": "trace", "x0": 0.0, "x1": float(s.shape[2] - 1), "y_label": "sample",
+                               "y0": 0.0, "y1": float(s.shape[1] - 1)}) for name, s in stacks]
             self._panels = out
         return self._panels[:n]
 

@@ -26,6 +26,18 @@ from seisfuse.normalize import Normalizer
 from seisfuse.segy import GridVolume, HeaderBytes, open_volume
 
 
+def section_axes(volume: GridVolume, axis: str, start: int = 0, stop: int | None = None) -> dict:
+    """The axes of traces start:stop of a section in header units: trace keys across, time (or depth) down."""
+    keys = volume.geometry.xlines if axis == "inline" else volume.geometry.ilines
+    keys = keys[start:stop]
+    vert, unit = volume.vertical
+    across = "crossline" if axis == "inline" and volume.geometry.kind == "3d" else "inline" if axis == "crossline" \
+        else "trace key"
+    return {"x_label": across, "x0": float(keys[0]), "x1": float(keys[-1]),
+            "y_label": f"{'time' if vert == 'twt' else 'depth'} ({unit})", "y0": float(volume.samples[0]),
+            "y1": float(volume.samples[-1])}
+
+
 @dataclass
 class Surveys:
     """The training, validation and test files of a run, opened, split and indexed."""
@@ -133,9 +145,9 @@ class Surveys:
             raise SeisfuseError(f"no usable {p} x {p} patches in data.test_files")
         self.test_index = np.concatenate(test_rows) if self.test_paths else self.val_index
 
-    def panel_sections(self, n: int, adapting: bool) -> list[tuple[str, np.ndarray]]:
-        """Up to n whole validation sections of the files as (name, branches (N, H, W))."""
-        out: list[tuple[str, np.ndarray]] = []
+    def panel_sections(self, n: int, adapting: bool) -> list[tuple[str, np.ndarray, dict]]:
+        """Up to n whole validation sections of the files as (name, branches (N, H, W), axes in header units)."""
+        out: list[tuple[str, np.ndarray, dict]] = []
         for f in (f for f, (_, role) in enumerate(self.roles()) if role in ("val", "split")):
             sf = self.files[f]
             g = sf.volume.geometry
@@ -152,7 +164,8 @@ class Surveys:
             for axis, k, a, b in picks:
                 key = int(sf.volume.section_keys(axis)[k])
                 name = f"{Path(sf.path).stem} {axis} {key}" if g.kind == "3d" else f"{Path(sf.path).stem} line"
-                out.append((name, sf.branches.stack(sf.section(axis, k)[:, a:b])))
+                stack = sf.branches.stack(sf.section(axis, k)[:, a:b])
+                out.append((name, stack, section_axes(sf.volume, axis, a, b)))
                 if len(out) >= n:
                     return out
         return out

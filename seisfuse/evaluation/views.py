@@ -25,6 +25,16 @@ class View:
     label: str
 
 
+def section_view(volume: GridVolume, axis: str, index: int) -> View:
+    """The view of one section, labelled as a geophysicist names it: 'inline 1200', 'crossline 300', '2D line', or
+    'gather 17'."""
+    if axis != "time" and volume.geometry.kind == "2d":
+        return View(axis, index, "2D line")
+    key = int(volume.section_keys(axis)[index]) if axis != "time" else index
+    name = "gather" if volume.geometry.kind == "gathers" else axis
+    return View(axis, index, f"{name} {key}")
+
+
 def read_view(volume: GridVolume, view: View) -> np.ndarray:
     """The samples of a view: (samples, traces) for lines, (inlines, crosslines) for time slices."""
     if view.axis == "time":
@@ -53,5 +63,5 @@ def qc_view_figure(volumes: list[GridVolume], titles: list[str], view: View, nor
     outputs = {t: normalizer.forward(read_view(v, view)) for v, t in zip(volumes[1:], titles[1:], strict=True)}
     similarity = {t: local_similarity(raw - out, out - 0.5) for t, out in outputs.items()}
     return qc_figure(raw, outputs, view_extent(volumes[0], view), volumes[0].dt_ms,
-                     f"{view.label} of {volumes[0].path.name} | removed noise on the input's colour scale | "
-                     "leakage: local similarity of removed noise and output (Chen & Fomel 2015)", similarity)
+                     f"{view.label} of {volumes[0].path.name}: what each removed, on the input's scale; leakage = local "
+                     "similarity of removed noise and output (Chen & Fomel 2015)", similarity, normalizer.clip)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -16,6 +18,7 @@ from matplotlib.figure import Figure
 from seisfuse.edges import MAGNITUDE
 from seisfuse.files import atomic_output
 
+AMPLITUDE = "amplitude"
 DIFFERENCE = "difference"
 
 
@@ -52,18 +55,39 @@ def _style(panel: Panel) -> dict:
     return {"cmap": "seismic", "vmin": 0.0, "vmax": 1.0}
 
 
+def amplitude_colorbar(fig: Figure, image: Any, axes: Any, clip: float | None, label: str = "amplitude") -> None:
+    """One colour bar for every amplitude panel of a figure: in the file's amplitude units when the clip is known
+    (normalized 0..1 is -clip..+clip), else on the normalized scale, said so."""
+    bar = fig.colorbar(image, ax=axes, shrink=0.8, pad=0.01)
+    if clip is not None:
+        bar.set_ticks([0.0, 0.25, 0.5, 0.75, 1.0])
+        bar.set_ticklabels([f"{v:.3g}" for v in np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * clip])
+        bar.set_label(f"{label} (clipped at \u00b1{clip:.4g})")
+    else:
+        bar.set_label(f"normalized {label} (0.5 = zero)")
+
+
 def render(panels: list[Panel], extent: Extent, title: str, panel_width_in: float = 4.0,
-           height_in: float = 5.0, dpi: int = 100) -> Figure:
-    """A figure with the panels side by side, shared axes and one colorbar each."""
-    fig = Figure(figsize=(panel_width_in * len(panels), height_in), dpi=dpi, layout="constrained")
+           height_in: float = 5.0, dpi: int = 100, clip: float | None = None) -> Figure:
+    """A figure with the panels side by side, shared axes, one colour bar for all amplitude panels (in amplitude
+    units with `clip`) and one per edge map or difference panel."""
+    fig = Figure(figsize=(panel_width_in * len(panels) + 1.0, height_in), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(panels), sharex=True, sharey=True, squeeze=False)[0]
     ext = (extent.x0, extent.x1, extent.y1, extent.y0)
+    amplitude_image, amplitude_axes = None, []
     for ax, panel in zip(axes, panels, strict=True):
         im = ax.imshow(panel.data, aspect="auto", extent=ext, interpolation="nearest", **_style(panel))
         ax.set_title(panel.title, fontsize=10)
         ax.set_xlabel(extent.x_label)
-        fig.colorbar(im, ax=ax, shrink=0.8, pad=0.01)
+        if panel.kind == AMPLITUDE:
+            amplitude_image = im
+            amplitude_axes.append(ax)
+        else:
+            bar = fig.colorbar(im, ax=ax, shrink=0.8, pad=0.01)
+            bar.set_label("edge strength (0..1)" if panel.kind == MAGNITUDE else "difference (normalized)")
+    if amplitude_image is not None:
+        amplitude_colorbar(fig, amplitude_image, amplitude_axes, clip)
     axes[0].set_ylabel(extent.y_label)
     fig.suptitle(textwrap.fill(title, width=int(18 * panel_width_in * len(panels))), fontsize=10)
     return fig
@@ -84,21 +108,31 @@ def save_png(fig: Figure, path: str | os.PathLike) -> None:
 
 # ---------------------------------------------------------------- section previews
 def preview_figure(raw: np.ndarray, edge: np.ndarray, extent: Extent, title: str, edge_kind: str = "amplitude",
-                   fused: np.ndarray | None = None, fused_title: str = "fused") -> Figure:
+                   fused: np.ndarray | None = None, fused_title: str = "fused", clip: float | None = None) -> Figure:
     """raw | edge panels of one normalized section, plus fused | fused - raw when a fused section is given."""
-    panels = [Panel("raw (normalized)", raw), Panel("edge branch", edge, edge_kind)]
+    panels = [Panel("input", raw), Panel("edge branch", edge, edge_kind)]
     if fused is not None:
-        panels += [Panel(fused_title, fused), Panel(f"{fused_title} - raw", fused - raw, DIFFERENCE)]
-    return render(panels, extent, title)
+        panels += [Panel(fused_title, fused), Panel(f"{fused_title} - input", fused - raw, DIFFERENCE)]
+    return render(panels, extent, title, clip=clip)
 
 
-def compare_figure(images: list[np.ndarray], titles: list[str], extent: Extent, title: str) -> Figure:
+def compare_figure(images: list[np.ndarray], titles: list[str], extent: Extent, title: str,
+                   clip: float | None = None) -> Figure:
     """One panel per normalized image (all mapped with one normalizer by the caller: one colour scale)."""
-    return render([Panel(t, img) for img, t in zip(images, titles, strict=True)], extent, title)
+    return render([Panel(t, img) for img, t in zip(images, titles, strict=True)], extent, title, clip=clip)
+
+
+def distinct_titles(paths: list[str]) -> list[str]:
+    """Panel titles for files: their names, with as much of their folders as tells two of the same name apart."""
+    parts = [Path(p).resolve().parts for p in paths]
+    depth = 1
+    while depth < max(len(p) for p in parts) and len({p[-depth:] for p in parts}) < len(set(parts)):
+        depth += 1
+    return ["/".join(p[-depth:]) for p in parts]
 
 
 def qc_figure(raw: np.ndarray, outputs: dict[str, np.ndarray], extent: Extent, dt_ms: float, title: str,
-              similarity: dict[str, np.ndarray] | None = None) -> Figure:
+              similarity: dict[str, np.ndarray] | None = None, clip: float | None = None) -> Figure:
     """Reference-free checks on one normalized section: the input and each output, what each removed (on the same
     colour scale), the average amplitude spectra, the f-k spectrum of the first removal, and the local similarity
     of removed noise and output (signal leakage) when given."""
@@ -111,7 +145,7 @@ def qc_figure(raw: np.ndarray, outputs: dict[str, np.ndarray], extent: Extent, d
     axes = fig.subplots(3 if similarity else 2, ncol, squeeze=False)
     ext = (extent.x0, extent.x1, extent.y1, extent.y0)
     style = {"cmap": "seismic", "vmin": 0.0, "vmax": 1.0, "aspect": "auto", "extent": ext, "interpolation": "nearest"}
-    axes[0, 0].imshow(raw, **style)
+    image = axes[0, 0].imshow(raw, **style)
     axes[0, 0].set_title("input", fontsize=9)
     for j, name in enumerate(names, start=1):
         axes[0, j].imshow(outputs[name], **style)
@@ -120,8 +154,10 @@ def qc_figure(raw: np.ndarray, outputs: dict[str, np.ndarray], extent: Extent, d
         axes[1, j].set_title(f"removed by {name}", fontsize=9)
         if similarity:
             im = axes[2, j].imshow(similarity[name], cmap="gray_r", vmin=0.0, vmax=1.0, aspect="auto", extent=ext)
-            axes[2, j].set_title(f"leakage: similarity, mean {similarity[name].mean():.3f}", fontsize=9)
-            fig.colorbar(im, ax=axes[2, j], shrink=0.8)
+            axes[2, j].set_title(f"leakage, mean {similarity[name].mean():.3f}", fontsize=9)
+    amplitude_colorbar(fig, image, [*axes[0, :], *axes[1, 1:]], clip)
+    if similarity:
+        fig.colorbar(im, ax=list(axes[2, 1:]), shrink=0.8, pad=0.01).set_label("local similarity (0..1)")
     f, s_in = amplitude_spectrum(raw - 0.5, dt_ms)
     spec = axes[1, 0]
     spec.plot(f, 20 * np.log10(s_in / s_in.max() + 1e-12), label="input", color="k")
@@ -138,8 +174,9 @@ def qc_figure(raw: np.ndarray, outputs: dict[str, np.ndarray], extent: Extent, d
         axes[2, 0].imshow(20 * np.log10(fk / (fk.max() + 1e-12) + 1e-6), cmap="magma", vmin=-40, vmax=0, aspect="auto",
                           extent=(-0.5, 0.5, nyq, 0))
         axes[2, 0].set(xlabel="wavenumber (cycles/trace)", ylabel="frequency (Hz)", title=f"f-k of removed: {names[0]}")
-    for ax in axes[0, 1:]:
-        ax.set_xlabel(extent.x_label)
+    for ax in (*axes[0, :], *axes[1, 1:], *(axes[2, 1:] if similarity else ())):
+        ax.set_xlabel(extent.x_label, fontsize=8)
     axes[0, 0].set_ylabel(extent.y_label)
-    fig.suptitle(textwrap.fill(title, width=int(20 * ncol)), fontsize=10)
+    axes[1, 1].set_ylabel(extent.y_label)
+    fig.suptitle(textwrap.fill(title, width=int(40 * ncol)), fontsize=10)
     return fig

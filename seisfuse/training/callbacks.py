@@ -56,7 +56,7 @@ class ValidationPanels(pl.Callback):
         pl_module.eval()
         fuser = module_fuser(pl_module.net, pl_module.branch_settings)
         leakages = []
-        for name, stack in dm.panels(self.sections):
+        for name, stack, axes in dm.panels(self.sections):
             raw = stack[0]
             edge = pl_module.branch_settings.pipeline(raw)  # the edge branch, whether or not the network fuses it
             fused = fuser.fuse_stack(stack)
@@ -71,7 +71,7 @@ class ValidationPanels(pl.Callback):
                 panels.append(Panel("leakage (local similarity)", similarity, MAGNITUDE))
                 leakages.append(qc["leakage"])
             rows.append([name, trainer.current_epoch] + [round(v, 5) for v in (*scores.values(), *qc.values())])
-            fig = render(panels, Extent("trace", 0, raw.shape[1], "sample", 0, raw.shape[0]),
+            fig = render(panels, Extent(**axes),
                          f"{name} | epoch {trainer.current_epoch} | Qabf {scores['qabf']:.3f}"
                          + (f" | leakage {qc['leakage']:.3f}" if np.isfinite(qc["leakage"]) else ""),
                          panel_width_in=3.0, height_in=3.5, dpi=80)
