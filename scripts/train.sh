@@ -33,8 +33,9 @@ fi
 CONFIG=$1
 shift
 
-# sbatch runs a copy of this script from a spool folder: work from where the job was submitted
-ROOT=${SLURM_SUBMIT_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# sbatch runs a copy of this script from a spool folder: work from where the job was submitted (runs/ goes there;
+# outside SLURM, in the current folder, as `seisfuse fit` itself does)
+ROOT=${SLURM_SUBMIT_DIR:-$PWD}
 cd "$ROOT"
 # the job environment: scripts/_activate.sh beside this script, or (sbatch runs a spooled copy) in the submit folder
 for d in "$(dirname "${BASH_SOURCE[0]}")" "$ROOT/scripts"; do [ -f "$d/_activate.sh" ] && . "$d/_activate.sh" && break; done
@@ -54,18 +55,17 @@ fi
 
 # the script's exit status is seisfuse fit's own (0 done; 1 bad input; 2 config mistake; 143 SIGTERM, checkpoint saved)
 status=0
+started=$(mktemp)  # W&B offline runs newer than this are this fit's own, never an older run's
+trap 'rm -f "$started"' EXIT
 if [ -n "${SLURM_JOB_ID:-}" ] && [ -n "${SLURM_NTASKS:-}" ]; then
   echo "seisfuse: SLURM job $SLURM_JOB_ID: ${SLURM_NNODES:-1} node(s) x ${SLURM_NTASKS_PER_NODE:-1} task(s), restart ${SLURM_RESTART_COUNT:-0}" >&2
   srun --kill-on-bad-exit=1 seisfuse fit --config "$CONFIG" --trainer.num_nodes="${SLURM_NNODES:-1}" "$@" || status=$?
-  RUN_GLOB="runs/*/$SLURM_JOB_ID"
 else
   seisfuse fit --config "$CONFIG" "$@" || status=$?
-  RUN_GLOB="$(ls -td runs/*/* 2>/dev/null | head -n 1)"
 fi
 
-if [ "${WANDB_MODE:-}" = "offline" ]; then
-  for run in $RUN_GLOB/wandb/offline-run-*; do
-    if [ -d "$run" ]; then echo "seisfuse: W&B run kept offline; upload it with:  wandb sync $run" >&2; fi
-  done
+if [ "${WANDB_MODE:-}" = "offline" ] && [ -d runs ]; then
+  find runs -mindepth 4 -maxdepth 4 -type d -path '*/wandb/offline-run-*' -newer "$started" 2>/dev/null | sort |
+    while read -r run; do echo "seisfuse: W&B run kept offline; upload it with:  wandb sync $run" >&2; done
 fi
 exit "$status"

@@ -161,6 +161,50 @@ def test_resume_appends_to_the_csv_history(survey, workdir, run_cli):
 
     epochs = {r["epoch"] for r in csv.DictReader(rows) if r.get("epoch")}
     assert len(rows) > len(first) and {"0", "1"} <= epochs, "epoch 0's rows survive the resume"
+    # the file a SIGTERM note names, RUN/hpc_ckpt_<n>.ckpt: the same run goes on (no second folder, one history)
+    os.environ.pop("SEISFUSE_RUN_DIR", None)
+    import shutil
+
+    shutil.copy(run / "checkpoints" / "last.ckpt", run / "hpc_ckpt_1.ckpt")
+    code, _, err = run_cli(*args, "--trainer.max_epochs=3", f"--ckpt_path={run / 'hpc_ckpt_1.ckpt'}")
+    assert code == 0, err
+    assert list(Path("runs/hist").iterdir()) == [run], "resumed in its own run folder"
+    epochs = {r["epoch"] for r in csv.DictReader((run / "csv" / "metrics.csv").read_text().splitlines())
+              if r.get("epoch")}
+    assert {"0", "1", "2"} <= epochs
+
+
+def test_a_requeued_job_reads_its_hpc_checkpoint_weights_only_and_skips_a_damaged_one(survey, workdir, run_cli,
+                                                                                      monkeypatch):
+    """Lightning itself finds RUN/hpc_ckpt_<n>.ckpt when a SLURM job restarts: the same checks as --ckpt_path."""
+    import pickle
+
+    from conftest import slurm_job_id
+
+    args = ["fit", "--config", str(DEFAULT), "--config", str(TINY), f"--data.train_files=[{survey}]",
+            "--trainer.logger=false", "--experiment=requeue"]
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    (run,) = list(Path("runs/requeue").iterdir())
+    os.environ.pop("SEISFUSE_RUN_DIR", None)
+    good = (run / "checkpoints" / "last.ckpt").read_bytes()
+    (run / "hpc_ckpt_1.ckpt").write_bytes(good)
+
+    class Hostile:
+        def __reduce__(self):  # would run code when unpickled
+            return (os.system, ("touch pwned",))
+
+    with open(run / "hpc_ckpt_2.ckpt", "wb") as fh:
+        pickle.dump({"state_dict": Hostile()}, fh)
+    (run / "hpc_ckpt_3.ckpt").write_bytes(good[: len(good) // 2])  # truncated: the newest
+    for key, value in {"SLURM_JOB_ID": slurm_job_id(), "SLURM_NTASKS": "1", "SLURM_JOB_NAME": "seisfuse",
+                       "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0"}.items():
+        monkeypatch.setenv(key, value)  # a requeued SLURM job: Lightning looks for the run's HPC checkpoint itself
+    code, _, err = run_cli(*args, f"--trainer.default_root_dir={run}", "--trainer.max_epochs=2")
+    assert code == 0, err
+    assert "hpc_ckpt_3.ckpt: not a readable, weights-only checkpoint" in err and "resuming from" in err, err
+    assert not Path("pwned").exists(), "no pickled code ran"
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 4, "it went on"
 
 
 # ---------------------------------------------------------------- truncated checkpoints, weights-only loading

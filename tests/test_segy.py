@@ -347,3 +347,13 @@ def test_strided_sections_are_read_in_blocks_equal_to_single_reads(tmp_path, sor
         monkeypatch.setattr(Volume, "read_traces", original)
         for k in range(n):
             np.testing.assert_array_equal(blocks[k], vol.section(strided, k))
+
+
+def test_info_shows_the_text_header_without_its_empty_cards(tmp_path, run_cli):
+    from conftest import synth_segy
+
+    path = synth_segy(tmp_path / "s.sgy", inlines=2, crosslines=4, samples=16, seed=1)
+    code, out, _ = run_cli("info", path, "--no-scan")
+    assert code == 0 and "SEISFUSE SYNTHETIC SURVEY" in out
+    assert not re.search(r"^  C\s*\d+\s*$", out, re.MULTILINE), "no card without text"
+    assert "(34 empty cards not shown)" in out

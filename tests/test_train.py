@@ -188,14 +188,18 @@ def test_train_sh_locally_and_under_slurm_with_requeue(survey, workdir):
     local = subprocess.run(["bash", str(script), str(DEFAULT), *overrides], capture_output=True, text=True,
                            cwd=workdir, env=_script_env(workdir), timeout=SLOW_LIMIT_S)
     assert local.returncode == 0, local.stderr[-2000:]
-    assert "wandb sync runs/sh/" in local.stderr
+    assert "wandb sync runs/sh/" in local.stderr and (workdir / "runs" / "sh").is_dir(), "runs/ where it was started"
+    assert not (ROOT / "runs" / "sh").exists(), "never in the checkout"
     # without W&B offline folders too (the script used to end on a failing test and exit 1 after a good fit)
     plain = subprocess.run(["bash", str(script), str(DEFAULT), *overrides, "--trainer.logger=false"],
                            capture_output=True, text=True, cwd=workdir, env=_script_env(workdir), timeout=SLOW_LIMIT_S)
     assert plain.returncode == 0, plain.stderr[-2000:]
+    before = set((workdir / "runs" / "sh").iterdir())
     failing = subprocess.run(["bash", str(script), str(DEFAULT), *overrides, "--data.stride=0"], capture_output=True,
                              text=True, cwd=workdir, env=_script_env(workdir), timeout=SLOW_LIMIT_S)
     assert failing.returncode == 2 and "--data.stride" in failing.stderr, "the script exits with fit's own status"
+    assert "wandb sync" not in failing.stderr, "no older run is offered for upload after a failed fit"
+    assert set((workdir / "runs" / "sh").iterdir()) == before, "a failed fit leaves no stub run folder"
     # sbatch's environment, with an srun that just runs the task: the job id names the run and the W&B run
     (workdir / "bin").mkdir()
     (workdir / "bin" / "srun").write_text('#!/bin/bash\nwhile [[ "$1" == --* ]]; do shift; done\nexec "$@"\n')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 from seisfuse.cli.common import add_header_args, header_bytes
 
@@ -59,8 +60,13 @@ def format_info(info: dict) -> str:
         if not block:
             continue
         lines.append(f"{title}:")
+        blank = 0
         for i in range(0, len(block), 80):
             line = block[i:i + 80].rstrip()
-            if line.strip("\x00 "):
-                lines.append(f"  {line}")
+            if not re.sub(r"^C\s*\d+", "", line.strip("\x00 ")).strip():  # "C23" alone: a card with nothing on it
+                blank += 1
+                continue
+            lines.append(f"  {line}")
+        if blank:
+            lines.append(f"  ({blank} empty card{'s' if blank > 1 else ''} not shown)")
     return "\n".join(lines)

@@ -31,7 +31,12 @@ HPC_NAME = re.compile(r"hpc_ckpt_(\d+)\.ckpt$")
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's torch checkpoint IO, each file written under a temporary name, fsync'ed, then renamed."""
+    """Lightning's torch checkpoint IO, each file written under a temporary name, fsync'ed, then renamed; and every
+    checkpoint Lightning restores (--ckpt_path, and a requeued SLURM job's own HPC checkpoint, which Lightning finds
+    by itself) read weights-only, a damaged one replaced by the newest intact checkpoint of its run, with a note."""
+
+    def load_checkpoint(self, path: str | os.PathLike, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return load_resumable(path)[1]
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any = None) -> None:
         final = Path(path)
@@ -59,25 +64,37 @@ def _candidates(folder: Path) -> list[Path]:
     return sorted((p for p in found if p.is_file()), key=lambda p: p.stat().st_mtime_ns, reverse=True)
 
 
-def check_resumable(path: str | os.PathLike) -> Path:
-    """The checkpoint to resume: path itself if it loads weights-only, else the newest intact one of its run folder."""
+def run_folder_of(path: str | os.PathLike) -> Path:
+    """The run folder of a checkpoint: RUN/checkpoints/*.ckpt and Lightning's RUN/hpc_ckpt_<n>.ckpt both belong to
+    RUN."""
+    path = Path(path)
+    return path.parent.parent if path.parent.name == "checkpoints" else path.parent
+
+
+def load_resumable(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """The checkpoint to resume and its contents: path itself if it loads weights-only, else the newest intact one of
+    its run folder (with a note); a one-line error naming the file when there is none."""
     path = Path(path)
     try:
-        load_weights_only(path)
-        return path
+        return path, load_weights_only(path)
     except Exception as exc:
-        folder = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        folder = run_folder_of(path)
         for other in _candidates(folder):
             if other.resolve() == path.resolve():
                 continue
             try:
-                load_weights_only(other)
+                data = load_weights_only(other)
             except Exception:  # noqa: BLE001 - try the next one
                 continue
             log.warning("%s; resuming from %s, the newest intact checkpoint of the run", exc, other)
-            return other
+            return other, data
         raise file_error(path, f"{str(exc).split(': ', 1)[-1]}; no intact checkpoint in {folder} to resume "
                                "from instead") from None
+
+
+def check_resumable(path: str | os.PathLike) -> Path:
+    """The checkpoint to resume: path itself if it loads weights-only, else the newest intact one of its run folder."""
+    return load_resumable(path)[0]
 
 
 def hpc_checkpoint_path(folder: str | os.PathLike) -> Path:

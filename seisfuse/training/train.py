@@ -30,11 +30,11 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from seisfuse.branches import DEFAULT_BRANCHES
 from seisfuse.config import check_rules, read_yaml
 from seisfuse.data import SeismicDataModule
-from seisfuse.errors import EXIT_TERMINATED, ConfigError, SettingError, config_error_line
+from seisfuse.errors import EXIT_TERMINATED, ConfigError, SettingError, config_error_line, print_error
 from seisfuse.training.callbacks import EndOfRunBenchmark, RunSummary, SaveOnTerminate, ValidationPanels
-from seisfuse.training.checkpoints import AtomicCheckpointIO, check_resumable
+from seisfuse.training.checkpoints import AtomicCheckpointIO, check_resumable, run_folder_of
 from seisfuse.training.module import FusionModule
-from seisfuse.training.tracking import RUN_DIR_ENV, SaveConfigToRun
+from seisfuse.training.tracking import CONFIG_FILE, RUN_DIR_ENV, SaveConfigToRun
 
 
 def default_run_dir(experiment: str, ckpt_path: str | None, subcommand: str = "fit") -> str:
@@ -49,9 +49,9 @@ def default_run_dir(experiment: str, ckpt_path: str | None, subcommand: str = "f
     if subcommand != "fit":
         return str(Path("runs") / experiment / f"{subcommand}-{stamp}")
     if ckpt_path and ckpt_path not in ("last", "best", "hpc"):
-        ckpt = Path(ckpt_path)
-        if ckpt.parent.name == "checkpoints":
-            return str(ckpt.parent.parent)
+        folder = run_folder_of(ckpt_path)
+        if Path(ckpt_path).parent.name == "checkpoints" or (folder / CONFIG_FILE).is_file():
+            return str(folder)  # resuming continues the same run: one history, one W&B run
     trial = os.environ.get("WANDB_RUN_ID") if os.environ.get("WANDB_SWEEP_ID") else None
     return str(Path("runs") / experiment / (f"{stamp}-{trial}" if trial else stamp))
 
@@ -100,6 +100,8 @@ class SeisfuseCLI(LightningCLI):
         root = trainer.default_root_dir or default_run_dir(cfg.experiment, cfg.get("ckpt_path"), self.subcommand or "fit")
         trainer.default_root_dir = root
         os.environ[RUN_DIR_ENV] = str(root)
+        if not Path(root).exists():
+            CREATED.append(Path(root))  # removed again if the fit fails before it saves anything
         Path(root).mkdir(parents=True, exist_ok=True)
         loggers = trainer.logger if isinstance(trainer.logger, list) else [trainer.logger]
         for logger in loggers:
@@ -184,6 +186,20 @@ def _resolve_init_weights(cfg: Namespace) -> Any:
     return start
 
 
+#: Run folders this process created; a failed fit removes those that hold no checkpoint (no stubs left behind).
+CREATED: list[Path] = []
+
+
+def _remove_stub_runs() -> None:
+    """Remove the run folders this process created that hold no checkpoint (the fit failed before saving one)."""
+    import shutil
+
+    while CREATED:
+        folder = CREATED.pop()
+        if folder.is_dir() and not any(folder.rglob("*.ckpt")):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_lightning_cli(args: list[str], debug: bool = False) -> int:
     """Run a LightningCLI subcommand; returns the exit code."""
     # from the console script, let LightningCLI read sys.argv itself (DDP re-launches ranks with sys.argv)
@@ -205,10 +221,15 @@ def run_lightning_cli(args: list[str], debug: bool = False) -> int:
     except ArgumentError as exc:
         raise ConfigError(f"config: {config_error_line(str(exc))}") from None
     except SIGTERMException:  # SaveOnTerminate has saved (and noted) the checkpoint a requeued job resumes from
-        print("seisfuse: error: terminated (SIGTERM)", file=sys.stderr)
+        print_error("terminated (SIGTERM)")
         return EXIT_TERMINATED
+    except BaseException:
+        _finish_wandb()
+        _remove_stub_runs()
+        raise
     finally:
         _finish_wandb()
+    CREATED.clear()
     return 0
 
 
