@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import shutil
@@ -172,15 +173,38 @@ def remove_stale_parts(out: str | os.PathLike) -> list[Path]:
     return stale
 
 
+#: What torch.save's C++ writer says when a write fails (a full disk or quota), instead of an OSError.
+_TORCH_WRITE_FAILED = ("enforce fail at inline_container", "unexpected pos", "file write failed")
+
+
+def _write_failure(exc: BaseException, folder: Path) -> int | None:
+    """The errno of a write that failed (checked before the partial file is removed): ENOSPC for a full disk, also
+    when torch's C++ writer reports it in its own words; EIO for another failed torch write; None otherwise."""
+    if isinstance(exc, OSError):
+        return exc.errno if exc.errno in (errno.ENOSPC, errno.EDQUOT) else None
+    if isinstance(exc, RuntimeError) and any(m in str(exc) for m in _TORCH_WRITE_FAILED):
+        try:
+            return errno.ENOSPC if shutil.disk_usage(folder).free < 1 << 20 else errno.EIO
+        except OSError:
+            return errno.EIO
+    return None
+
+
 @contextlib.contextmanager
 def atomic_output(out: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside out; rename it to out (fsync'ed) on success, delete it on failure."""
+    """Yield a temporary path beside out; rename it to out (fsync'ed) on success, delete it on failure. A failed write
+    names the output (not the temporary file, nor nothing): a full disk becomes ENOSPC on out, whatever wrote it."""
     out_path = Path(out)
     tmp = temp_path_for(out_path)
     try:
         yield tmp
         finish_output(tmp, out_path)
-    except BaseException:
+    except BaseException as exc:
+        failure = _write_failure(exc, out_path.parent or Path("."))
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if failure is not None:
+            raise OSError(failure, os.strerror(failure), str(out_path)) from None
+        if isinstance(exc, OSError) and (not exc.filename or str(exc.filename) == str(tmp)):
+            raise OSError(exc.errno, exc.strerror or str(exc), str(out_path)) from None
         raise

@@ -325,3 +325,56 @@ def test_a_full_disk_is_one_line_naming_the_output_and_leaves_nothing(trained, t
         code, _, err = run_cli(*args, "--input", src, "--output", tmp_path / "o.sgy", "--num-workers", "0", "--quiet")
         assert code == 1 and "o.sgy: no space left on device" in err and len(err.strip().splitlines()) == 1, err
         assert not list(tmp_path.glob(".o.sgy*")) and not (tmp_path / "o.sgy").exists()
+
+
+def test_nan_and_inf_samples_are_counted_in_one_note(trained, tmp_path, run_cli):
+    data = cube(3, 20, 40, seed=4)
+    data[1, 3, 10:15] = np.nan
+    data[2, 7, 0] = np.inf
+    src = write_segy(tmp_path / "holes.sgy", data)
+    code, _, err = run_cli("predict", "--ckpt", trained, "--input", src, "--output", tmp_path / "o.sgy",
+                           "--num-workers", "0", "--quiet")
+    notes = [ln for ln in err.splitlines() if "NaN or Inf" in ln]
+    assert code == 0 and len(notes) == 1 and "holes.sgy: 6 NaN or Inf samples" in notes[0], err
+    assert "read as zero amplitude" in notes[0]
+    code, _, err = run_cli("predict", "--ckpt", trained, "--input", src, "--output", tmp_path / "o2.sgy",
+                           "--num-workers", "0", "--quiet", "--axis", "both")
+    assert "6 NaN or Inf samples" in err, "counted once, whatever the passes"
+
+
+def test_every_output_on_a_full_disk_is_named_in_one_line(trained, tmp_path, run_cli, monkeypatch):
+    import torch
+
+    from seisfuse.evaluation import viz
+
+    def torch_full(*args, **kwargs):  # what torch.save's writer raises when the disk fills
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534")
+
+    monkeypatch.setattr(torch, "save", torch_full)
+    monkeypatch.setattr("seisfuse.files.shutil.disk_usage", lambda p: type("U", (), {"free": 0})())
+    code, _, err = run_cli("export", trained, tmp_path / "m.pt")
+    assert code == 1 and err.strip() == f"seisfuse: error: {tmp_path / 'm.pt'}: no space left on device; nothing " \
+                                        "was left under its name", err
+    assert not list(tmp_path.glob("*m.pt*"))
+    monkeypatch.undo()
+
+    def savefig_full(self, path, *args, **kwargs):  # matplotlib writing a PNG on a full disk: no file name in it
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(viz.Figure, "savefig", savefig_full)
+    src = synth_segy(tmp_path / "s.sgy", inlines=3, crosslines=20, samples=40, seed=7)
+    for args, out in ((["preview", src, "--no-model"], "p.png"), (["compare", src, src], "c.png")):
+        code, _, err = run_cli(*args, "--out", tmp_path / out)
+        assert code == 1 and f"{tmp_path / out}: no space left on device" in err and "output:" not in err, err
+        assert not list(tmp_path.glob(f"*{out}*"))
+
+
+def test_benchmark_copies_never_replace_an_input_and_ratios_are_finite(tmp_path, run_cli):
+    src = synth_segy(tmp_path / "b.sgy", inlines=1, crosslines=24, samples=40, seed=3)
+    other = synth_segy(tmp_path / "b_white0.5.sgy", inlines=1, crosslines=24, samples=40, seed=4)
+    before = other.read_bytes()
+    code, _, err = run_cli("benchmark", "--input", src, other, "--workdir", tmp_path, "--noise", "white")
+    assert code == 1 and "b_white0.5.sgy: output is a file this command reads" in err, err
+    assert other.read_bytes() == before
+    code, _, err = run_cli("benchmark", "--input", src, "--ratio", "nan")
+    assert code == 2 and err.strip() == "seisfuse: error: --ratio: must be finite and > 0, got nan", err

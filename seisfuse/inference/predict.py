@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -108,7 +109,8 @@ class SectionDataset(Dataset):
                 sections = list(volume.section_block(g.axis, g.sections))
             else:
                 sections = [volume.section(g.axis, k) for k in g.sections]
-            return {"group": g.number, **prepare(sections, self.branches[g.file])}
+            nonfinite = sum(int((~np.isfinite(s)).sum()) for s in sections)
+            return {"group": g.number, "nonfinite": nonfinite, **prepare(sections, self.branches[g.file])}
         except Exception as exc:  # noqa: BLE001 - reported against its file by the loop
             return {"group": g.number, "error": describe_failure(exc, volume.path)}
 
@@ -160,6 +162,7 @@ class _Run:
     owner: bool = False
     started: float = 0.0
     done: int = 0
+    nonfinite: int = 0  # NaN or Inf samples read (as zero amplitude)
     result: FileResult | None = None
 
 
@@ -312,6 +315,8 @@ class Predictor:
     def _write_group(self, run: _Run, step: Step, group: Group, item: dict[str, Any]) -> None:
         """Fuse a group's sections batch by batch and write them (averaged into the first pass on a second one)."""
         o, out = self.options, run.output.volume
+        if not step.average:  # a second pass reads the same samples again
+            run.nonfinite += int(item.get("nonfinite", 0))
         for a in range(0, len(group.sections), o.batch_size):
             fused = self.fuser.forward(item["inputs"][a:a + o.batch_size], o.tiling, o.precision)
             amps = restore(fused, run.branches.normalizer, item["dead"][a:a + o.batch_size].numpy())
@@ -327,6 +332,12 @@ class Predictor:
         f = run.planned
         run.output.finish()
         run.output = None
+        if run.nonfinite:
+            import logging
+
+            logging.getLogger("seisfuse").warning(
+                "%s: %d NaN or Inf samples (%s) were read as zero amplitude; the fused values there are written",
+                f.input, run.nonfinite, "this rank's share" if not run.owner else "all sections")
         if run.owner:
             n = sum(f.volume.n_sections(a) for a in f.axes)
             run.result = FileResult(f.input, f.output, "written", n, time.perf_counter() - run.started,
