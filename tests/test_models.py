@@ -236,3 +236,24 @@ def test_noise_level_matches_scikit_image_and_tells_white_from_trace_independent
     dead = torch.from_numpy(white).float()[None, None].clone()
     dead[..., :, ::2] = 0
     assert float(NoiseLevel()(dead)[0, 0]) > 0, "zeros (dead traces, padding) are left out of the medians"
+
+
+def test_inference_uses_the_compiled_operator_alone_with_the_same_numbers():
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\n"
+            "from seisfuse.models.blocks import DeformConvBlock\n"
+            "torch.manual_seed(0)\n"
+            "b = DeformConvBlock(4, 4, 3, 2).eval()\n"
+            "torch.nn.init.normal_(b.offset_conv.weight, std=0.1)\n"
+            "x = torch.randn(2, 4, 9, 11)\n"
+            "with torch.inference_mode():\n"
+            "    y = b(x)\n"
+            "assert 'torchvision' not in sys.modules, 'the package was imported'\n"
+            "from torchvision.ops import deform_conv2d\n"
+            "off, mask = b.offsets_and_mask(x)\n"
+            "ref = deform_conv2d(x, off, b.weight, b.bias, padding=(1, 1), mask=mask)\n"
+            "assert torch.equal(y, ref), (y - ref).abs().max()\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]

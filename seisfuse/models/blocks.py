@@ -117,6 +117,42 @@ class SEBlock(nn.Module):
         return x * self.mlp(F.adaptive_avg_pool2d(x, 1))
 
 
+def load_deform_conv2d() -> bool:
+    """Make torchvision's compiled `deform_conv2d` operator available as torch.ops.torchvision.deform_conv2d without
+    importing the torchvision package (which pulls in torch._dynamo and sympy: ~1.5 s of every start-up): its library
+    is loaded as torchvision.extension loads it (`torch.ops.load_library`). False where that layout is not found (the
+    caller then imports torchvision.ops). The operator's autograd is registered by torchvision's Python package, so
+    this serves inference only."""
+    if _DEFORM_OP:
+        return _DEFORM_OP[0]
+    loaded = False
+    try:
+        torch.ops.torchvision.deform_conv2d  # noqa: B018 - loaded already (torchvision imported)
+        loaded = True
+    except (AttributeError, RuntimeError):
+        import importlib.machinery
+        import importlib.util
+        import os
+
+        spec = importlib.util.find_spec("torchvision")
+        folder = next(iter(spec.submodule_search_locations), None) if spec and spec.submodule_search_locations else None
+        candidates = [os.path.join(folder, name + suffix) for name in ("_C_stable", "_C")
+                      for suffix in importlib.machinery.EXTENSION_SUFFIXES] if folder else []
+        for path in (p for p in candidates if os.path.isfile(p)):
+            try:
+                torch.ops.load_library(path)
+                torch.ops.torchvision.deform_conv2d  # noqa: B018 - it is there
+                loaded = True
+            except (OSError, AttributeError, RuntimeError):
+                loaded = False
+            break
+    _DEFORM_OP.append(loaded)
+    return loaded
+
+
+_DEFORM_OP: list[bool] = []  # whether load_deform_conv2d found the operator (once per process)
+
+
 class DeformConvBlock(nn.Module):
     """Modulated deformable convolution (DCNv2) on `torchvision.ops.deform_conv2d`.
 
@@ -141,9 +177,6 @@ class DeformConvBlock(nn.Module):
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        from torchvision.ops import deform_conv2d  # here, not at import: torchvision costs ~2 s of start-up
-
-        self._deform_conv2d = deform_conv2d
 
     def offsets_and_mask(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Sampling offsets (B, 2K, H, W) and modulation mask in (0, 1) (B, K, H, W)."""
@@ -160,9 +193,15 @@ class DeformConvBlock(nn.Module):
         pad = self.kernel_size // 2
         # in float32 on every device, as torchvision's CUDA autocast does (its CPU kernel has no bfloat16)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            bias = None if self.bias is None else self.bias.float()
-            out = self._deform_conv2d(x.float(), offset.float(), self.weight.float(), bias, padding=(pad, pad),
-                                mask=mask.float())
+            x, offset, mask, weight = x.float(), offset.float(), mask.float(), self.weight.float()
+            bias = self.bias.float() if self.bias is not None else weight.new_zeros(weight.shape[0])
+            if torch.is_grad_enabled() or not load_deform_conv2d():  # training: torchvision's autograd with it
+                from torchvision.ops import deform_conv2d
+
+                out = deform_conv2d(x, offset, weight, bias, padding=(pad, pad), mask=mask)
+            else:  # inference: the compiled operator alone (importing torchvision costs ~1.5 s of start-up)
+                out = torch.ops.torchvision.deform_conv2d(x, weight, offset, mask, bias, 1, 1, pad, pad, 1, 1, 1,
+                                                          self.offset_groups, True)
         return out.to(x.dtype)
 
 
