@@ -242,7 +242,9 @@ class GridVolume(abc.ABC):
         return self.geometry.kind == "3d" and (sorting == "unsorted" or (sorting == "inline") == (axis == "crossline"))
 
     def section_block(self, axis: str, indices: list[int]) -> np.ndarray:
-        """Several sections (len(indices), samples, traces) in one read: file order, contiguous runs together."""
+        """Several sections (len(indices), samples, traces) in one read: file order, contiguous runs together. A
+        transposed view of the traces as read: each section is made contiguous by whoever uses it (one big
+        transposing copy of the block costs more than the read)."""
         grid = self.geometry.grid
         pos = grid[:, indices].T if axis == "crossline" else grid[indices, :]  # (sections, traces)
         out = np.zeros((len(indices), pos.shape[1], self.n_samples), dtype=np.float32)
@@ -252,7 +254,7 @@ class GridVolume(abc.ABC):
         data = np.empty((len(flat), self.n_samples), dtype=np.float32)
         data[order] = self.read_traces(flat[order])
         out[live] = data
-        return np.ascontiguousarray(out.transpose(0, 2, 1))
+        return out.transpose(0, 2, 1)
 
     def block_size(self, axis: str, max_bytes: int) -> int:
         """Sections per block so that a block of float32 sections stays under max_bytes (at least 1)."""

@@ -120,8 +120,9 @@ class Volume(GridVolume):
 
     def _check_not_dead(self, n: int = 2048) -> None:
         """Fail at once when evenly spread traces are all zero or all NaN/Inf (before reading every trace header)."""
-        idx = np.unique(np.linspace(0, self.n_traces - 1, min(n, self.n_traces)).astype(np.int64))
-        traces = np.stack([np.asarray(self._handle.trace.raw[int(i)], dtype=np.float32) for i in idx])
+        step = max(1, self.n_traces // n)
+        idx = np.arange(0, self.n_traces, step, dtype=np.int64)[:n]  # evenly spaced: one strided read
+        traces = self.read_traces(idx)
         finite = np.isfinite(traces)
         if not finite.any():
             raise file_error(self.path, f"all {len(idx)} sampled traces hold only NaN or Inf; nothing to fuse")
