@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from seisfuse.errors import SeisfuseError
+
 
 def add(sub) -> None:
     p = sub.add_parser("export", help="write a weights-only model file from a checkpoint (and log it to W&B)",
@@ -32,12 +34,18 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output, [ckpt], force=args.force)
     model = export(ckpt, args.output)
     size = Path(args.output).stat().st_size
-    print(f"wrote {args.output}: {model.name} weights, {size / 1e6:.2f} MB, edges {model.branches.pipeline.describe()}")
+    print(f"wrote {args.output}: {model.name} weights, {size / 1e6:.2f} MB, {model.branches.describe()}")
     if args.no_wandb:
         return 0
     from seisfuse.training.tracking import log_export
 
-    logged = log_export(ckpt, Path(args.output), model, artifact=args.artifact, always=args.wandb)
+    try:
+        logged = log_export(ckpt, Path(args.output), model, artifact=args.artifact, always=args.wandb)
+    except Exception as exc:  # noqa: BLE001 - W&B fails in its own words (no login, no network)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SeisfuseError(f"{args.output} was written, but W&B could not log it as an artifact ({first}); log in with "
+                            "`wandb login`, or set WANDB_MODE=offline to record it for `wandb sync`, or pass --no-wandb") \
+            from None
     if logged:
         print(f"logged W&B model artifact {logged[0]} (job type export, group {logged[1]})")
     return 0

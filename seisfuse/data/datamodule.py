@@ -268,6 +268,11 @@ class SeismicDataModule(pl.LightningDataModule):
         """Patches of data.test_files, or the validation patches without test files."""
         return self._loader(self._validation(self.surveys.test_index), shuffle=False)
 
+    @property
+    def val_has_hidden_pixels(self) -> bool:
+        """True when validation items carry blind-spot masks (the survey's own validation patches)."""
+        return self.blindspot is not None and len(self.val_index) > 0
+
     # ------------------------------------------------------------ pictures and facts
     def panels(self, n: int) -> list[tuple[str, np.ndarray, dict]]:
         """Up to n whole validation sections as (name, branches (N, H, W) in [0, 1], axes), the same every epoch;

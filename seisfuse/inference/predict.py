@@ -38,6 +38,7 @@ from seisfuse.inference.fusers import Fuser, check_precision, prepare, restore
 from seisfuse.inference.plan import Group, PlannedFile, Step, schedule, split_sections, works_on
 from seisfuse.inference.ranks import FabricRanks, Ranks
 from seisfuse.inference.tiles import DEFAULT_TILING, Tiling
+from seisfuse.progress import Progress
 from seisfuse.segy import AXIS_CHOICES, HeaderBytes, OutputFile, check_axis_choice, open_volume
 
 
@@ -293,13 +294,12 @@ class Predictor:
         if bar is not None:
             bar.close()
 
-    def _bar(self, total: int):  # noqa: ANN202 - tqdm or None
+    def _bar(self, total: int) -> Progress | None:
+        """A bar on a terminal, plain lines with the ETA elsewhere (a SLURM .out file), on rank zero."""
         if not self.progress or total == 0:
             return None
-        from tqdm.auto import tqdm
-
-        label = "sections" if self.ranks.world_size == 1 else f"sections (rank 0 of {self.ranks.world_size})"
-        return tqdm(total=total, desc=label, unit="section", leave=False, disable=None)
+        label = "fusing" if self.ranks.world_size == 1 else f"fusing (rank 0 of {self.ranks.world_size})"
+        return Progress(total, label, unit="section")
 
     def _start(self, run: _Run, shared: bool) -> None:
         """Create the file's output (its owner), or attach to rank zero's (sections shared across ranks)."""

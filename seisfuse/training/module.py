@@ -153,7 +153,11 @@ class FusionModule(pl.LightningModule):
         fused = self.net(batch["inputs"])
         _, parts = self._loss(fused, batch)
         n = raw.shape[0]
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        hidden = getattr(dm, "val_has_hidden_pixels", True)  # no masked validation items: no blind-spot part (not nan)
         for name in self.loss_fn.part_names():  # every rank logs every part (weight 0 where a batch has none)
+            if name == "blindspot" and not hidden:
+                continue
             value = parts.get(name)
             self.log(f"{stage}/{name}", value if value is not None else fused.new_zeros(()), on_epoch=True,
                      sync_dist=True, batch_size=n if value is not None else 0)

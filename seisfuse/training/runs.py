@@ -151,11 +151,19 @@ def find_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return sorted(found)
 
 
+#: Callbacks seisfuse adds by itself where the run was started (plain progress lines off a terminal): no experiment.
+ADDED_CALLBACKS = ("seisfuse.training.callbacks.PlainProgress",)
+
+
 def _without_paths(value: Any) -> Any:
-    """value with the per-run folders inside it (e.g. a checkpoint callback's dirpath) left out."""
+    """value with the per-run folders inside it (e.g. a checkpoint callback's dirpath) and the callbacks seisfuse adds
+    by itself left out."""
     if isinstance(value, dict):
         return {k: _without_paths(v) for k, v in value.items() if k not in PER_RUN_FIELDS}
-    return [_without_paths(v) for v in value] if isinstance(value, list) else value
+    if isinstance(value, list):
+        return [_without_paths(v) for v in value
+                if not (isinstance(v, dict) and v.get("class_path") in ADDED_CALLBACKS)]
+    return value
 
 
 def differing_keys(runs: list[Run], ignore: tuple[str, ...] = IGNORED) -> list[str]:
@@ -187,7 +195,10 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
-    return json.dumps(value) if isinstance(value, list | dict) else str(value)
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "class_path" in v for v in value):
+        return "[" + ", ".join(str(v["class_path"]).rsplit(".", 1)[-1] for v in _without_paths(value)) + "]"
+    text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def plot(runs: list[Run], out: str | os.PathLike, key: str = SCORE) -> None:

@@ -88,6 +88,8 @@ class WandbLogger(_LightningWandb):
             entity=entity or os.environ.get("WANDB_ENTITY"), group=group, tags=tags, notes=notes,
             log_model=log_model, resume="allow", job_type=job_type,
         )
+        if self._wandb_init.get("anonymous") is None:  # any value, None too, makes W&B warn that it is deprecated
+            self._wandb_init.pop("anonymous", None)
 
 
 class _AppendingWriter(ExperimentWriter):
@@ -142,6 +144,13 @@ class SaveConfigToRun(SaveConfigCallback):
             trainer.logger.experiment.config.update(config, allow_val_change=True)
 
 
+def _reinit(version: str) -> bool | str:
+    """W&B's value for "end any run this process has open first": 'finish_previous' since 0.19 (True is deprecated
+    there), True before."""
+    major, minor = (int(v) for v in version.split(".")[:2])
+    return "finish_previous" if (major, minor) >= (0, 19) else True
+
+
 def log_model_artifact(weights: Path, name: str, metadata: dict[str, Any], run_folder: Path | None = None,
                        project: str | None = None, group: str | None = None) -> str:
     """Log a weights file as a W&B model artifact, from a run of job type 'export' (offline runs record it too).
@@ -154,7 +163,7 @@ def log_model_artifact(weights: Path, name: str, metadata: dict[str, Any], run_f
     folder = (run_folder or run_dir()).resolve()
     run = wandb.init(project=project or os.environ.get("WANDB_PROJECT", "seisfuse"), entity=os.environ.get("WANDB_ENTITY"),
                      group=group, job_type="export", dir=str(folder), config=metadata.get("config") or {},
-                     reinit=True)
+                     reinit=_reinit(wandb.__version__))
     try:
         artifact = wandb.Artifact(name, type="model", metadata=metadata)
         artifact.add_file(str(weights), name=weights.name)
