@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run every configs/experiment/*.yaml on top of a base config, then compare them with `seisfuse runs`.
 #
-#   sbatch --array=0-12 scripts/ablations.sh configs/pretrained.yaml          # a SLURM job array: one task each
-#   bash scripts/ablations.sh configs/pretrained.yaml --trainer.max_epochs=3  # here, one after another
+#   sbatch --array=0-12 scripts/ablations.sh configs/fast.yaml          # a SLURM job array: one task each
+#   bash scripts/ablations.sh configs/fast.yaml --trainer.max_epochs=3  # here, one after another
 #   seisfuse runs runs/ --png ablations.png                                   # the table: what differs, val/score
 #
 # Each experiment file names its experiment (runs/<experiment>/<job id or time>); extra arguments go to every

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The seisfuse demo on a fresh machine, in minutes on a laptop CPU:
 #   1. a held-out synthetic survey (seed 2) with its clean volume and fault mask,
-#   2. fused with the pretrained model shipped with seisfuse,
+#   2. fused with the fast model shipped with seisfuse (--model fast, the default),
 #   3. the fusion baselines and the classical denoisers (tuned parameters; BM3D with estimated noise) on the same survey,
 #   4. the evaluation table against the clean volume: the input, f-x deconvolution and BM3D rows, a verdict,
 #   5. the semi-real protocol on a shared real line (../shared/realdata) with added noise,
 #   6. adaptation of the shipped model to that noisy line alone (no clean data) and the reference-free checks,
-#   7. a short fine-tune of the pretrained model (configs/demo.yaml), to show the training path,
+#   7. a short fine-tune of the shipped fast model (configs/demo.yaml), to show the training path,
 #   8. a picture: input | model | best filter | clean, one colour scale.
 # Extra arguments go to `seisfuse fit`, e.g. `bash scripts/demo.sh --trainer.max_epochs=1`.
 set -euo pipefail
@@ -18,7 +18,7 @@ echo "== 1/8 held-out synthetic survey (seed 2) with its clean volume and fault 
 seisfuse synth data/demo_test.sgy --inlines 48 --crosslines 96 --samples 192 --faults 4 --seed 2 --force \
   --clean data/demo_test_clean.sgy --fault-mask data/demo_test_faults.sgy
 
-echo "== 2/8 fusing it with the shipped pretrained model"
+echo "== 2/8 fusing it with the shipped fast model"
 seisfuse predict --input data/demo_test.sgy --output data/demo_test_fused.sgy --force --quiet
 
 echo "== 3/8 fusion baselines and classical denoisers"
@@ -58,12 +58,12 @@ else
   echo "(no real line: skipped; run seisfuse fit --config configs/adapt.yaml --data.files=YOUR.sgy)"
 fi
 
-echo "== 7/8 a short fine-tune of the pretrained model (configs/demo.yaml)"
+echo "== 7/8 a short fine-tune of the shipped fast model (configs/demo.yaml)"
 RUN="runs/demo/$(date +%Y%m%d-%H%M%S)"
 seisfuse fit --config configs/demo.yaml --trainer.default_root_dir="$RUN" "$@"
 
 echo "== 8/8 picture"
 seisfuse compare data/demo_test.sgy data/demo_test_fused.sgy data/demo_test_bm3d-psd.sgy data/demo_test_fxdecon.sgy \
-  data/demo_test_clean.sgy --titles "input (noisy)" "seisfuse (pretrained)" "BM3D (estimated noise)" \
+  data/demo_test_clean.sgy --titles "input (noisy)" "seisfuse (fast)" "BM3D (estimated noise)" \
   "f-x deconvolution" "clean (truth)" --section inline:124 --out data/demo_panel.png --force
 echo "fine-tuned checkpoint: $RUN/checkpoints/last.ckpt   panel: data/demo_panel.png   metrics: data/demo_metrics.json"

@@ -5,7 +5,7 @@
 #   sbatch --nodes=4 --ntasks-per-node=4 --gres=gpu:4 scripts/predict.sh --input big.sgy --output big_fused.sgy
 #   bash   scripts/predict.sh --input a.sgy b.sgy --output-dir fused/
 #
-# Extra arguments go to `seisfuse predict` (without --ckpt: the shipped pretrained model).
+# Extra arguments go to `seisfuse predict` (without --model: the shipped fast model).
 # Under SLURM every task is one rank (srun), across nodes: with at least as many files as
 # ranks, the files are split across ranks; otherwise the sections of each file are, every
 # rank writing its own traces into the output that rank 0 created on the shared

@@ -4,7 +4,7 @@ Target (issue 5): >= 300 patches/s of 128 x 128 per worker with the default edge
 so 8 workers outrun a GPU. Measures one worker's work in-process (read with halo,
 normalize, edge branch, crop, flip), with and without the memory-mapped cache, then a
 2-worker DataLoader, and the default network's training step on this machine.
-Issue 13: fresh synthetic patches (data.synthetic) per worker, 64 x 64 as configs/pretrained.yaml
+Issue 13: fresh synthetic patches (data.synthetic) per worker, 64 x 64 as configs/fast.yaml
 draws them and 128 x 128, against the shipped network's training throughput: one worker
 must feed at least that, so generating data never slows training.
 

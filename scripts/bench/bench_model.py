@@ -1,6 +1,6 @@
 """Model benchmark: inference and train step per 512 x 512 section, the shipped layout against today's default.
 
-Targets: (issue 13) the shipped network (configs/pretrained.yaml: half resolution after a
+Targets: (issue 13) the shipped network (configs/fast.yaml: half resolution after a
 pixel-unshuffle stem, the deformable conv on a coarser level) infers a 512 x 512 section
 at least 3x faster than the default full-resolution FusionNet, at equal or better
 validation quality: with --quality-epochs N both are trained with the same recipe (the
@@ -75,7 +75,7 @@ def quality(net: dict, epochs: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(dir=".") as tmp:
         overlay = Path(tmp) / "net.yaml"
         overlay.write_text(yaml.safe_dump({"model": {"net": net}}))
-        cmd = [str(Path(sys.executable).parent / "seisfuse"), "fit", "--config", str(ROOT / "configs/pretrained.yaml"),
+        cmd = [str(Path(sys.executable).parent / "seisfuse"), "fit", "--config", str(ROOT / "configs/fast.yaml"),
                "--config", str(overlay), f"--trainer.max_epochs={epochs}", f"--trainer.default_root_dir={tmp}/run",
                "--trainer.enable_progress_bar=false", "--data.synthetic.patches_per_epoch=1024",
                "--trainer.callbacks=[]", "--panels.every_n_epochs=0"]

@@ -5,7 +5,7 @@ Targets (issues 6 and 11), each printed with its measured ratio:
 * 100 small 2D lines in one command: <= 1.3 x the network-only time on their sections + one start-up;
 * a volume end-to-end <= 1.2 x the network forward alone on the same sections;
 * peak RSS for a volume 4x larger grows < 20% (streaming).
-The model is the shipped architecture (configs/pretrained.yaml's net, random weights: the cost is the same),
+The model is the shipped architecture (configs/fast.yaml's net, random weights: the cost is the same),
 exported as a weights file, on the CPU unless --device cuda.
 
     python scripts/bench/bench_predict.py [--lines 100] [--device cpu]
