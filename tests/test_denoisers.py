@@ -112,3 +112,59 @@ def test_bm3d_rows_use_estimated_noise_and_beat_the_input():
         out = denoisers.create_denoiser(name)(noisy)
         assert out.shape == noisy.shape and out.dtype == np.float32
         assert ssim(out, clean) > ssim(noisy, clean) + 0.1, name
+
+
+# ---------------------------------------------------------------- structure-oriented BM3D
+def _plane_waves(n_t: int, n_x: int, slope: float) -> np.ndarray:
+    """Ricker events of one slope (samples per trace): d(t, x) = sum_k r(t - slope x - t_k)."""
+    t, x = np.arange(n_t)[:, None], np.arange(n_x)[None, :]
+    a = (np.pi * 0.08 * (t - slope * x - np.arange(-120, 240, 13)[:, None, None])) ** 2
+    return ((1 - 2 * a) * np.exp(-a)).sum(axis=0)
+
+
+def test_flattening_matches_a_transliteration_of_the_reference_pw_flatten():
+    from reference_pwd import pw_flatten
+
+    from seisfuse.denoisers.structure import flatten, paint
+
+    for slope in (0.8, -0.5, 1.5):
+        d = _plane_waves(60, 7, slope)  # events of amplitude 1
+        dip = np.full(d.shape, slope)
+        ref = pw_flatten(d, dip)  # the reference: every trace predicted onto the first along the slopes (PWD)
+        mine = flatten(d, paint(dip, 0))
+        inner = slice(8, -12)  # the ends of a trace have nothing to move in from
+        assert np.abs(ref[inner] - d[inner, :1]).max() < 0.015, "the transliteration flattens (all-pass filters: 1%)"
+        assert np.abs(mine[inner] - d[inner, :1]).max() < 0.002, "so does painting with cubic splines"
+        assert np.abs(mine[inner] - ref[inner]).max() < 0.015
+
+
+def test_slopes_painting_and_flattening_round_trip():
+    from seisfuse.denoisers.structure import flatten, local_slopes, paint, unflatten
+
+    for slope in (0.3, -1.5):
+        d = _plane_waves(120, 60, slope)
+        est = local_slopes(d)
+        assert abs(est[30:90, 15:45].mean() - slope) < 0.01
+    x = np.arange(60)[None, :]
+    t = np.arange(160)[:, None]
+    curved = np.cos(2 * np.pi * (t - 0.02 * (x - 30) ** 2) / 14.0)  # a curved, faultless structure
+    tau = paint(local_slopes(curved), 30)
+    flat = flatten(curved, tau)
+    assert flat[20:-20].std(axis=1).mean() < 0.2 * curved[20:-20].std(axis=1).mean(), "events made flat"
+    back = unflatten(flat, tau)
+    assert np.abs(back - curved)[25:-25, 5:-5].max() < 0.05
+
+
+@pytest.mark.skipif(not denoisers.get("bm3d-so").available(), reason="needs the baselines extra (bm3d)")
+def test_bm3d_so_is_a_registered_denoiser_and_a_branch():
+    from seisfuse.branches import Branches, BranchSettings
+    from seisfuse.normalize import Normalizer
+
+    rng = np.random.default_rng(0)
+    clean = 0.5 + 0.2 * _plane_waves(96, 48, 0.6)
+    noisy = (clean + 0.05 * rng.standard_normal(clean.shape)).astype(np.float32)
+    out = denoisers.create_denoiser("bm3d-so")(noisy)
+    assert out.shape == noisy.shape and out.dtype == np.float32
+    assert np.abs(out - clean).mean() < 0.5 * np.abs(noisy - clean).mean()
+    stack = Branches(BranchSettings(branches=("raw", "bm3d-so")), Normalizer(1.0)).stack(2 * noisy - 1)
+    assert stack.shape == (2, 96, 48) and np.allclose(stack[1], out, atol=1e-6)
