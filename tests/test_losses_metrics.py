@@ -284,3 +284,25 @@ def test_classical_filters_are_one_opencv_call_with_tuned_parameters():
         method("median", size=4)
     with pytest.raises(SettingError, match="takes no parameters"):
         method("average", sigma=1)
+
+
+def test_per_pixel_metrics_in_strips_equal_the_libraries_whole_image_numbers():
+    """VIF as torchmetrics computes it, SSIM as pytorch-msssim does, Qabf unstripped: the strips change nothing."""
+    from pytorch_msssim import ssim as torch_ssim
+    from torchmetrics.functional.image import visual_information_fidelity
+
+    rng = np.random.default_rng(5)
+    a = rng.random((2 * m.STRIP_ROWS + 37, 60))  # several strips, the last one short
+    f = np.clip(a + 0.1 * rng.standard_normal(a.shape), 0, 1)
+    ref = float(visual_information_fidelity(torch.as_tensor(255 * f)[None, None], torch.as_tensor(255 * a)[None, None]))
+    assert m.vif(f, a) == pytest.approx(ref, rel=1e-10)
+    whole = float(torch_ssim(torch.as_tensor(f, dtype=torch.float32)[None, None],
+                             torch.as_tensor(a, dtype=torch.float32)[None, None], data_range=1.0, win_size=11))
+    assert m.ssim(f, a) == pytest.approx(whole, abs=1e-6)
+    b = rng.random(a.shape)
+    strips, m.STRIP_ROWS = m.STRIP_ROWS, 10_000
+    try:
+        unstripped = m.qabf(a, b, f)
+    finally:
+        m.STRIP_ROWS = strips
+    assert m.qabf(a, b, f) == pytest.approx(unstripped, rel=1e-12)

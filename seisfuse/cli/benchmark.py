@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="seisfuse-benchmark-") as tmp:
         cases = semi_real(fuser, args.input, args.workdir or tmp, kinds=kinds, ratios=ratios, seed=args.seed,
                           options=PredictOptions(num_workers=args.num_workers))
-    print(f"model: {fuser.name}; edges {fuser.settings.pipeline.describe()}")
+    print(f"model: {fuser.name}; {fuser.settings.describe()}")
     print(table(cases))
     if args.json:
         with atomic_output(args.json) as out:

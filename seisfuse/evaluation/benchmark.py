@@ -140,10 +140,10 @@ def classical_rows(oracle: Sequence[str] = ORACLE_GRIDS) -> dict[str, Callable[[
 def score_sections(pairs: Sequence[tuple[np.ndarray, np.ndarray]], fused: Sequence[np.ndarray] | None,
                    rows: dict[str, Callable[[np.ndarray], np.ndarray]], model: str, model_seconds: float = math.nan,
                    true_noise: bool = True, faults: Sequence[np.ndarray] | None = None,
-                   precomputed: dict[str, Sequence[np.ndarray]] | None = None) -> dict[str, dict[str, float]]:
+                   precomputed: dict[str, tuple[Sequence[np.ndarray], float]] | None = None) -> dict[str, dict[str, float]]:
     """Mean scores of every row over (noisy, reference) pairs in [0, 1] (with fault masks: fault contrast too);
-    rows are functions of the noisy section, or outputs computed elsewhere (precomputed: another model's);
-    grid rows collapse to their best setting."""
+    rows are functions of the noisy section, or outputs computed elsewhere with their seconds per section
+    (precomputed: other models'); grid rows collapse to their best setting."""
     masks = list(faults) if faults is not None else [None] * len(pairs)
 
     def timed(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> list[dict[str, float]]:
@@ -159,9 +159,9 @@ def score_sections(pairs: Sequence[tuple[np.ndarray, np.ndarray]], fused: Sequen
         per[model] = [{**_scores(f, ref, m), "seconds": model_seconds}
                       for f, (_, ref), m in zip(fused, pairs, masks, strict=True)]
     per[INPUT] = [{**_scores(raw, ref, m), "seconds": 0.0} for (raw, ref), m in zip(pairs, masks, strict=True)]
-    for name, outs in (precomputed or {}).items():
-        per[name] = [{**_scores(o, ref, m), "seconds": math.nan} for o, (_, ref), m in zip(outs, pairs, masks,
-                                                                                          strict=True)]
+    for name, (outs, seconds) in (precomputed or {}).items():
+        per[name] = [{**_scores(o, ref, m), "seconds": seconds} for o, (_, ref), m in zip(outs, pairs, masks,
+                                                                                         strict=True)]
     for name, fn in rows.items():
         per[name] = timed(lambda raw, ref, fn=fn: fn(raw))
     if true_noise and denoisers.get("bm3d-psd").available():
@@ -188,49 +188,66 @@ def check_ratios(ratios: Sequence[float]) -> tuple[float, ...]:
     return tuple(ratios)
 
 
-def semi_real(fuser: Fuser, inputs: list[str], workdir: str | os.PathLike, *, kinds: tuple[str, ...] = ("white", "band"),
-              ratios: Sequence[float] = (0.5,), seed: int = 0, header_bytes: HeaderBytes | None = None,
-              options: PredictOptions | None = None, oracle: Sequence[str] = ORACLE_GRIDS,
-              true_noise: bool = True) -> list[Case]:
-    """Run the protocol on every input, noise kind and ratio; the noisy copies and fused files stay in workdir."""
+def model_row(fuser: Fuser) -> str:
+    """The row name of a model in the tables."""
+    return f"model ({fuser.name})"
+
+
+def semi_real(fuser: Fuser | Sequence[Fuser], inputs: list[str], workdir: str | os.PathLike, *,
+              kinds: tuple[str, ...] = ("white", "band"), ratios: Sequence[float] = (0.5,), seed: int = 0,
+              header_bytes: HeaderBytes | None = None, options: PredictOptions | None = None,
+              oracle: Sequence[str] = ORACLE_GRIDS, true_noise: bool = True) -> list[Case]:
+    """Run the protocol on every input, noise kind and ratio; the noisy copies and fused files stay in workdir. With
+    several models, the first is each case's model (its verdict) and the others are rows beside it."""
+    fusers = [fuser] if isinstance(fuser, Fuser) else list(fuser)
     bad = [k for k in kinds if k not in NOISE_KINDS]
     if bad:
         raise SettingError("noise", f"unknown noise kind {bad[0]!r}; valid: {', '.join(NOISE_KINDS)}")
     check_ratios(ratios)
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
-    plan = [(path, kind, ratio, work / f"{Path(path).stem}_{kind}{ratio:g}.sgy",
-             work / f"{Path(path).stem}_{kind}{ratio:g}_fused.sgy") for path in inputs for kind in kinds for ratio in ratios]
-    # the copies it writes replace earlier copies, but never an input, the model, nor each other (two inputs of one name)
-    check_outputs([p for *_, noisy, fused in plan for p in (noisy, fused)],
-                  [*inputs, *([fuser.source] if fuser.source is not None else [])], force=True, first_is_input=False)
-    jobs = []
-    for path, kind, ratio, noisy, fused in plan:
+    plan = [(path, kind, ratio, work / f"{Path(path).stem}_{kind}{ratio:g}.sgy") for path in inputs for kind in kinds
+            for ratio in ratios]
+    fused = [[work / f"{noisy.stem}_fused{'' if i == 0 else '_' + Path(f.name).stem}.sgy" for i, f in enumerate(fusers)]
+             for *_, noisy in plan]
+    # the copies it writes replace earlier copies, but never an input, a model, nor each other (two inputs of one name)
+    check_outputs([p for *_, noisy in plan for p in (noisy,)] + [p for row in fused for p in row],
+                  [*inputs, *(f.source for f in fusers if f.source is not None)], force=True, first_is_input=False)
+    for path, kind, ratio, noisy in plan:
         noisy_copy(path, noisy, kind, ratio, seed, header_bytes)
-        jobs.append((noisy, fused))
     options = replace(options or PredictOptions(), force=True, header_bytes=header_bytes)
-    results = Predictor(fuser, options, device="cpu", progress=False).run(jobs)
-    for result in results:
-        if result.status == "failed":
-            raise SettingError(result.setting, result.error) if result.setting else SeisfuseError(result.error)
+    seconds = []  # per model, per case: seconds per section, measured on the same files
+    for i, f in enumerate(fusers):
+        results = Predictor(f, options, device="cpu", progress=False).run(
+            [(noisy, out[i]) for (*_, noisy), out in zip(plan, fused, strict=True)])
+        for result in results:
+            if result.status == "failed":
+                raise SettingError(result.setting, result.error) if result.setting else SeisfuseError(result.error)
+        seconds.append([r.seconds / max(r.sections, 1) for r in results])
     rows = classical_rows(oracle)
-    return [_score(path, kind, ratio, noisy, fused, fuser, header_bytes, rows, res.seconds / max(res.sections, 1),
-                   true_noise) for (path, kind, ratio, noisy, fused), res in zip(plan, results, strict=True)]
+    return [_score(path, kind, ratio, noisy, out, fusers, [s[j] for s in seconds], header_bytes, rows, true_noise)
+            for j, ((path, kind, ratio, noisy), out) in enumerate(zip(plan, fused, strict=True))]
 
 
-def _score(path: str, kind: str, ratio: float, noisy: Path, fused: Path, fuser: Fuser, header_bytes: HeaderBytes | None,
-           rows: dict[str, Callable[[np.ndarray], np.ndarray]], model_seconds: float, true_noise: bool) -> Case:
-    """Mean scores of every row over the sections along the fusion axis."""
-    model = f"model ({fuser.name})"
-    with open_volume(noisy, header_bytes) as nv, open_volume(path, header_bytes) as ov, \
-            open_volume(fused, header_bytes) as fv:
-        norm = fit_normalizer(nv, fuser.settings.clip_percentile)
+def _score(path: str, kind: str, ratio: float, noisy: Path, fused: list[Path], fusers: list[Fuser],
+           seconds: list[float], header_bytes: HeaderBytes | None, rows: dict[str, Callable[[np.ndarray], np.ndarray]],
+           true_noise: bool) -> Case:
+    """Mean scores of every row over the sections along the fusion axis (the first model's is the case's model)."""
+    volumes = [open_volume(p, header_bytes) for p in (noisy, path, *fused)]
+    try:
+        nv, ov, *fv = volumes
+        norm = fit_normalizer(nv, fusers[0].settings.clip_percentile)
         axis = nv.fusion_axes("auto")[0]
         n = nv.n_sections(axis)
         pairs = [(norm.forward(nv.section(axis, k)), norm.forward(ov.section(axis, k))) for k in range(n)]
-        outs = [norm.forward(fv.section(axis, k)) for k in range(n)]
-    return Case(Path(path).name, kind, ratio, n, score_sections(pairs, outs, rows, model, model_seconds, true_noise),
-                model)
+        outs = [[norm.forward(v.section(axis, k)) for k in range(n)] for v in fv]
+    finally:
+        for v in volumes:
+            v.close()
+    others = {model_row(f): (o, s) for f, o, s in zip(fusers[1:], outs[1:], seconds[1:], strict=True)}
+    model = model_row(fusers[0])
+    return Case(Path(path).name, kind, ratio, n,
+                score_sections(pairs, outs[0], rows, model, seconds[0], true_noise, precomputed=others), model)
 
 
 def summary(cases: list[Case]) -> dict[str, float]:
@@ -292,11 +309,13 @@ HELD_OUT: dict[str, SynthConfig] = {
 }
 
 
-def held_out(fuser: Fuser, workdir: str | os.PathLike, surveys: dict[str, SynthConfig] | None = None, *,
-             sections: int = 8, oracle: Sequence[str] = ORACLE_GRIDS, true_noise: bool = True,
+def held_out(fuser: Fuser | Sequence[Fuser], workdir: str | os.PathLike, surveys: dict[str, SynthConfig] | None = None,
+             *, sections: int = 8, oracle: Sequence[str] = ORACLE_GRIDS, true_noise: bool = True,
              classical: Sequence[str] | None = None) -> list[Case]:
-    """Every held-out survey against its clean volume: the model (through the inference spine), the input, the
-    classical denoisers, the oracles, and the clean volume's own fault contrast."""
+    """Every held-out survey against its clean volume: the model (through the inference spine; with several, the
+    first is the case's model and the others rows beside it), the input, the classical denoisers, the oracles, and
+    the clean volume's own fault contrast."""
+    fusers = [fuser] if isinstance(fuser, Fuser) else list(fuser)
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     rows = classical_rows(oracle)
@@ -307,18 +326,22 @@ def held_out(fuser: Fuser, workdir: str | os.PathLike, surveys: dict[str, SynthC
         survey = make_survey(cfg)
         path = work / f"held_out_{cfg.seed}.sgy"
         write_volume(path, survey.seismic, cfg)
-        with open_volume(path) as vol:
-            branches = Branches.of_volume(fuser.settings, vol)
-            picks = sorted({int(round(x)) for x in np.linspace(0, cfg.inlines - 1, num=min(sections, cfg.inlines))})
-            noisy = [vol.section("inline", k) for k in picks]
-        fuser.fuse_amplitudes(noisy[:1], branches)  # warm-up: one-time costs are not a section's
-        t0 = time.perf_counter()
-        fused = branches.normalizer.forward(fuser.fuse_amplitudes(noisy, branches))
-        seconds = (time.perf_counter() - t0) / len(picks)
-        norm = branches.normalizer
+        outputs = []
+        for f in fusers:
+            with open_volume(path) as vol:
+                branches = Branches.of_volume(f.settings, vol)
+                picks = sorted({int(round(x)) for x in np.linspace(0, cfg.inlines - 1, num=min(sections, cfg.inlines))})
+                noisy = [vol.section("inline", k) for k in picks]
+            f.fuse_amplitudes(noisy[:1], branches)  # warm-up: one-time costs are not a section's
+            t0 = time.perf_counter()
+            fused = f.fuse_amplitudes(noisy, branches)
+            outputs.append((fused, (time.perf_counter() - t0) / len(picks), branches.normalizer))
+        norm = outputs[0][2]  # every row in the first model's units
         pairs = [(norm.forward(n), norm.forward(survey.clean[k].T)) for n, k in zip(noisy, picks, strict=True)]
         faults = [survey.fault_mask[k].T for k in picks]
-        model = f"model ({fuser.name})"
+        model = model_row(fusers[0])
+        others = {model_row(f): (list(norm.forward(o[0])), o[1]) for f, o in zip(fusers[1:], outputs[1:], strict=True)}
         cases.append(Case(title, cfg.noise_kind, cfg.noise, len(picks),
-                          score_sections(pairs, list(fused), rows, model, seconds, true_noise, faults), model))
+                          score_sections(pairs, list(norm.forward(outputs[0][0])), rows, model, outputs[0][1],
+                                         true_noise, faults, precomputed=others), model))
     return cases
