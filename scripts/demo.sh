@@ -4,11 +4,12 @@
 #   2. fused with the fast model shipped with seisfuse (--model fast, the default),
 #   3. the fusion baselines and the classical denoisers (tuned parameters; BM3D with estimated noise) on the same survey,
 #   4. the evaluation table against the clean volume: the input, f-x deconvolution and BM3D rows, a verdict,
-#   5. the semi-real protocol on a shared real line (../shared/realdata) with added noise,
+#   5. the semi-real protocol on a shared real line (../shared/realdata) with added noise, fast and best models,
 #   6. adaptation of the shipped model to that noisy line alone (no clean data) and the reference-free checks,
 #   7. a short fine-tune of the shipped fast model (configs/demo.yaml), to show the training path,
 #   8. a picture: input | model | best filter | clean, one colour scale.
 # Extra arguments go to `seisfuse fit`, e.g. `bash scripts/demo.sh --trainer.max_epochs=1`.
+# Everything it writes goes under data/ (run folders under data/runs/): the checkout itself stays as it was.
 set -euo pipefail
 . "$(dirname "$0")/_bootstrap.sh"
 export WANDB_MODE=${WANDB_MODE:-offline} MPLBACKEND=Agg PYTHONWARNINGS=ignore
@@ -36,6 +37,10 @@ echo "== 5/8 semi-real protocol: a real line with added noise, the original as r
 REAL="$(dirname "$0")/../../shared/realdata/ln472_old.sgy"
 if [ -f "$REAL" ]; then
   seisfuse benchmark --input "$REAL" --noise white,band --ratio 0.5 --json data/demo_benchmark.json --force
+  if python -c "import bm3d" 2>/dev/null; then  # the best model fuses BM3D's estimates: the baselines extra
+    seisfuse benchmark --model best --input "$REAL" --noise white,band --ratio 0.5 --json data/demo_benchmark_best.json \
+      --force
+  fi
 else
   echo "(../shared/realdata/ln472_old.sgy not present: skipped; run seisfuse benchmark on any real line)"
 fi
@@ -48,9 +53,9 @@ from pathlib import Path
 from seisfuse.evaluation.benchmark import noisy_copy
 noisy_copy(sys.argv[1], Path("data/demo_line_noisy.sgy"), "white", 0.5, seed=0)
 PY
-  ADAPT="runs/adapt/demo-$(date +%Y%m%d-%H%M%S)"
+  ADAPT="data/runs/adapt/demo-$(date +%Y%m%d-%H%M%S)"
   seisfuse fit --config configs/adapt.yaml --data.files=data/demo_line_noisy.sgy --trainer.default_root_dir="$ADAPT"
-  seisfuse predict --ckpt "$ADAPT/checkpoints/last.ckpt" --input data/demo_line_noisy.sgy \
+  seisfuse predict --model "$ADAPT/checkpoints/last.ckpt" --input data/demo_line_noisy.sgy \
     --output data/demo_line_adapted.sgy --force --quiet
   seisfuse evaluate --input data/demo_line_noisy.sgy --fused data/demo_line_adapted.sgy --classical fxdecon,bm3d-psd \
     --qc-panel data/demo_line_qc.png --json data/demo_line_qc.json --force
@@ -59,7 +64,7 @@ else
 fi
 
 echo "== 7/8 a short fine-tune of the shipped fast model (configs/demo.yaml)"
-RUN="runs/demo/$(date +%Y%m%d-%H%M%S)"
+RUN="data/runs/demo/$(date +%Y%m%d-%H%M%S)"
 seisfuse fit --config configs/demo.yaml --trainer.default_root_dir="$RUN" "$@"
 
 echo "== 8/8 picture"

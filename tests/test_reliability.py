@@ -378,3 +378,19 @@ def test_benchmark_copies_never_replace_an_input_and_ratios_are_finite(tmp_path,
     assert other.read_bytes() == before
     code, _, err = run_cli("benchmark", "--input", src, "--ratio", "nan")
     assert code == 2 and err.strip() == "seisfuse: error: --ratio: must be finite and > 0, got nan", err
+
+
+def test_bad_numbers_and_clashing_outputs_are_one_line_errors(tmp_path, run_cli):
+    src = synth_segy(tmp_path / "s.sgy", inlines=2, crosslines=16, samples=32, seed=2)
+    cases = [
+        (["synth", tmp_path / "n.sgy", "--noise", "nan"], "--noise: must be a finite number, got nan"),
+        (["evaluate", "--input", src, "--fused", src, "--sections", "-2"], "--sections: must be >= 1, got -2"),
+        (["evaluate", "--input", src, "--fused", src, "--sections", "0"], "--sections: must be >= 1, got 0"),
+        (["evaluate", "--input", src, "--fused", src, "--json", tmp_path / "m.out", "--qc-panel", tmp_path / "m.out"],
+         "is also another output of this command"),
+    ]
+    for args, message in cases:
+        code, out, err = run_cli(*args)
+        lines = err.strip().splitlines()
+        assert code in (1, 2) and len(lines) == 1 and message in lines[0] and "Traceback" not in err, (args, err)
+    assert not (tmp_path / "n.sgy").exists() and not (tmp_path / "m.out").exists()

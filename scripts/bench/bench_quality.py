@@ -141,14 +141,15 @@ def main() -> None:
     surveys = dict(list(benchmark.HELD_OUT.items())[:2]) if args.quick else benchmark.HELD_OUT
     ratios = (0.5,) if args.quick else tuple(float(r) for r in args.ratios.split(","))
     with tempfile.TemporaryDirectory(dir=".") as tmp:
-        cases = benchmark.held_out(fusers, tmp, surveys, sections=args.sections, oracle=oracle, true_noise=not args.quick)
+        cases = benchmark.held_out(fusers, tmp, surveys, sections=args.sections, oracle=oracle, true_noise=not args.quick,
+                                   progress=True)
         real = sorted(REALDATA.glob("*.sgy")) if REALDATA.is_dir() else []
         lines = [str(p) for p in real]
         if real and not args.quick:
             lines += [str(benchmark.resampled_copy(p, Path(tmp) / f"{p.stem}_2ms.sgy", 2.0)) for p in real]
         if lines:
             cases += benchmark.semi_real(fusers, lines, Path(tmp) / "real", kinds=("white", "band"), ratios=ratios,
-                                         oracle=oracle, true_noise=not args.quick)
+                                         oracle=oracle, true_noise=not args.quick, progress=True)
         else:
             print("(../shared/realdata not present: no semi-real cases)")
     print(f"models: {', '.join(f.name for f in fusers)} (the first is each case's model)\n")

@@ -208,7 +208,10 @@ def _run(argv: list[str]) -> int:
             except SystemExit as exc:  # jsonargparse reports config errors by exiting (code 2) or --help (0)
                 return exc.code if isinstance(exc.code, int) else 2
         parser = build_parser()
-        args = parse(parser, argv)
+        try:
+            args = parse(parser, argv)
+        except SystemExit as exc:  # --help, --version, or a usage error argparse has printed (in one line)
+            return exc.code if isinstance(exc.code, int) else EXIT_CONFIG
         if not args.command:
             parser.print_help()
             return 2

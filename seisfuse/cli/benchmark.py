@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     kinds = tuple(k.strip() for k in args.noise.split(",") if k.strip())
     with tempfile.TemporaryDirectory(prefix="seisfuse-benchmark-") as tmp:
         cases = semi_real(fuser, args.input, args.workdir or tmp, kinds=kinds, ratios=ratios, seed=args.seed,
-                          options=PredictOptions(num_workers=args.num_workers))
+                          options=PredictOptions(num_workers=args.num_workers), progress=True)
     print(f"model: {fuser.name}; {fuser.settings.describe()}")
     print(table(cases))
     if args.json:

@@ -31,6 +31,7 @@ from seisfuse.evaluation.metrics import fault_contrast, psnr, snr_db, ssim
 from seisfuse.files import check_outputs
 from seisfuse.inference.fusers import Fuser
 from seisfuse.inference.predict import PredictOptions, Predictor
+from seisfuse.progress import Progress
 from seisfuse.segy import HeaderBytes, open_volume
 from seisfuse.segy.dataset import write_like
 from seisfuse.synth.noise import KINDS as NOISE_KINDS
@@ -196,7 +197,7 @@ def model_row(fuser: Fuser) -> str:
 def semi_real(fuser: Fuser | Sequence[Fuser], inputs: list[str], workdir: str | os.PathLike, *,
               kinds: tuple[str, ...] = ("white", "band"), ratios: Sequence[float] = (0.5,), seed: int = 0,
               header_bytes: HeaderBytes | None = None, options: PredictOptions | None = None,
-              oracle: Sequence[str] = ORACLE_GRIDS, true_noise: bool = True) -> list[Case]:
+              oracle: Sequence[str] = ORACLE_GRIDS, true_noise: bool = True, progress: bool = False) -> list[Case]:
     """Run the protocol on every input, noise kind and ratio; the noisy copies and fused files stay in workdir. With
     several models, the first is each case's model (its verdict) and the others are rows beside it."""
     fusers = [fuser] if isinstance(fuser, Fuser) else list(fuser)
@@ -225,8 +226,13 @@ def semi_real(fuser: Fuser | Sequence[Fuser], inputs: list[str], workdir: str | 
                 raise SettingError(result.setting, result.error) if result.setting else SeisfuseError(result.error)
         seconds.append([r.seconds / max(r.sections, 1) for r in results])
     rows = classical_rows(oracle)
-    return [_score(path, kind, ratio, noisy, out, fusers, [s[j] for s in seconds], header_bytes, rows, true_noise)
-            for j, ((path, kind, ratio, noisy), out) in enumerate(zip(plan, fused, strict=True))]
+    cases = []
+    with Progress(len(plan), "semi-real cases: every row", unit="case", enabled=progress) as bar:
+        for j, ((path, kind, ratio, noisy), out) in enumerate(zip(plan, fused, strict=True)):
+            cases.append(_score(path, kind, ratio, noisy, out, fusers, [s[j] for s in seconds], header_bytes, rows,
+                                true_noise))
+            bar.update()
+    return cases
 
 
 def _score(path: str, kind: str, ratio: float, noisy: Path, fused: list[Path], fusers: list[Fuser],
@@ -311,7 +317,7 @@ HELD_OUT: dict[str, SynthConfig] = {
 
 def held_out(fuser: Fuser | Sequence[Fuser], workdir: str | os.PathLike, surveys: dict[str, SynthConfig] | None = None,
              *, sections: int = 8, oracle: Sequence[str] = ORACLE_GRIDS, true_noise: bool = True,
-             classical: Sequence[str] | None = None) -> list[Case]:
+             classical: Sequence[str] | None = None, progress: bool = False) -> list[Case]:
     """Every held-out survey against its clean volume: the model (through the inference spine; with several, the
     first is the case's model and the others rows beside it), the input, the classical denoisers, the oracles, and
     the clean volume's own fault contrast."""
@@ -322,6 +328,7 @@ def held_out(fuser: Fuser | Sequence[Fuser], workdir: str | os.PathLike, surveys
     if classical is not None:
         rows = {k: v for k, v in rows.items() if k.split(" ")[0] in classical or is_oracle(k)}
     cases = []
+    bar = Progress(len(surveys or HELD_OUT), "held-out surveys: every row", unit="survey", enabled=progress)
     for title, cfg in (surveys or HELD_OUT).items():
         survey = make_survey(cfg)
         path = work / f"held_out_{cfg.seed}.sgy"
@@ -344,4 +351,6 @@ def held_out(fuser: Fuser | Sequence[Fuser], workdir: str | os.PathLike, surveys
         cases.append(Case(title, cfg.noise_kind, cfg.noise, len(picks),
                           score_sections(pairs, list(norm.forward(outputs[0][0])), rows, model, outputs[0][1],
                                          true_noise, faults, precomputed=others), model))
+        bar.update()
+    bar.close()
     return cases

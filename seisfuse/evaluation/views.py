@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from seisfuse.evaluation.viz import Extent, qc_figure
 from seisfuse.normalize import Normalizer
+from seisfuse.progress import Progress
 from seisfuse.segy import GridVolume
 
 
@@ -61,7 +62,11 @@ def qc_view_figure(volumes: list[GridVolume], titles: list[str], view: View, nor
 
     raw = normalizer.forward(read_view(volumes[0], view))
     outputs = {t: normalizer.forward(read_view(v, view)) for v, t in zip(volumes[1:], titles[1:], strict=True)}
-    similarity = {t: local_similarity(raw - out, out - 0.5) for t, out in outputs.items()}
+    similarity = {}
+    with Progress(len(outputs), "leakage (local similarity)", unit="volume") as bar:
+        for t, out in outputs.items():
+            similarity[t] = local_similarity(raw - out, out - 0.5)
+            bar.update()
     return qc_figure(raw, outputs, view_extent(volumes[0], view), volumes[0].dt_ms,
                      f"{view.label} of {volumes[0].path.name}: what each removed, on the input's scale; leakage = local "
                      "similarity of removed noise and output (Chen & Fomel 2015)", similarity, normalizer.clip)

@@ -180,11 +180,12 @@ def run_folder_of(checkpoint: Path) -> Path | None:
 
 
 def run_config(folder: Path | None) -> dict[str, Any]:
-    """The resolved config a run folder holds ({} without one)."""
-    import yaml
+    """The resolved config a run folder holds ({} without one), read through the config guards."""
+    from seisfuse.config import read_yaml
 
     path = folder / CONFIG_FILE if folder is not None else None
-    return (yaml.safe_load(path.read_text()) or {}) if path is not None and path.exists() else {}
+    loaded = read_yaml(path) if path is not None and path.exists() else None
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def log_export(checkpoint: Path, weights: Path, model: Any, artifact: str | None = None,
