@@ -74,7 +74,7 @@ def model_rate(patch: int, batch: int, steps: int, device: str, net_config: dict
     edge = torch.rand(batch, 1, patch, patch, device=device)
 
     def step() -> None:
-        loss, _ = loss_fn(net(raw, edge), raw, edge)
+        loss, _ = loss_fn(net(torch.cat([raw, edge], 1)), raw, edge)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -119,7 +119,7 @@ def main() -> None:
     rate = model_rate(128, 16, 3, args.device)
     print(f"model training throughput on {args.device}: {rate:.1f} patches/s (default FusionNet, batch 16); "
           f"one worker feeds {direct / rate:.1f}x that")
-    net_cfg = yaml.safe_load((ROOT / "configs" / "pretrained.yaml").read_text())["model"]["net"]
+    net_cfg = yaml.safe_load((ROOT / "configs" / "fast.yaml").read_text())["model"]["net"]
     for size, batch in ((64, 32), (128, 16)):
         synth = synthetic_rate(size, 200)
         shipped = model_rate(size, batch, 3, args.device, net_cfg)

@@ -29,6 +29,7 @@ from seisfuse.evaluation import benchmark
 from seisfuse.evaluation.qc import field_qc
 from seisfuse.inference.fusers import load_fuser
 from seisfuse.inference.predict import PredictOptions, Predictor
+from seisfuse.inference.weights import shipped_path
 from seisfuse.segy import open_volume
 from seisfuse.training.train import run_lightning_cli
 
@@ -45,8 +46,8 @@ def adapt(noisy: Path, run: Path, extra: list[str]) -> tuple[Path, float]:
     return run / "checkpoints" / "last.ckpt", time.perf_counter() - t0
 
 
-def fuse(ckpt: Path | None, src: Path, out: Path) -> None:
-    """Predict a file with a model (None: the shipped one)."""
+def fuse(ckpt: Path | str | None, src: Path, out: Path) -> None:
+    """Predict a file with a model (None: the shipped default; a shipped name; a file)."""
     (result,) = Predictor(load_fuser(ckpt), PredictOptions(num_workers=0, force=True), device="cpu",
                           progress=False).run([(src, out)])
     if result.status != "written":
@@ -78,7 +79,8 @@ def semi_real_adaptation(lines: list[Path], kinds: list[str], ratios: list[float
                     pairs = [(norm.forward(nv.section(axis, k)), norm.forward(ov.section(axis, k)))
                              for k in range(nv.n_sections(axis))]
                     adapted = [norm.forward(av.section(axis, k)) for k in range(nv.n_sections(axis))]
-                    shipped = {"shipped model": [norm.forward(sv.section(axis, k)) for k in range(nv.n_sections(axis))]}
+                    shipped = {"shipped model": ([norm.forward(sv.section(axis, k)) for k in range(nv.n_sections(axis))],
+                                                 float("nan"))}
                 table = benchmark.score_sections(pairs, adapted, benchmark.classical_rows(()), "adapted model",
                                                  true_noise=False, precomputed=shipped)
                 case = benchmark.Case(line.name, kind, ratio, len(pairs), table, "adapted model")
@@ -94,14 +96,16 @@ def field_checks(lines: list[Path], work: Path, extra: list[str], panels: Path |
     for line in lines:
         ckpt, _ = adapt(line, work / f"adapt_field_{line.stem}", extra)
         fuse(ckpt, line, work / f"{line.stem}_adapted.sgy")
-        fuse(None, line, work / f"{line.stem}_shipped.sgy")
+        shipped = [n for n in ("fast", "best") if shipped_path(n).is_file()]
+        for name in shipped:
+            fuse(name, line, work / f"{line.stem}_{name}.sgy")
         raw_amp, dt = section(line)
         with open_volume(line) as v:
             norm = fit_normalizer(v)
         raw = norm.forward(raw_amp)
-        outputs = {"adapted model": norm.forward(section(work / f"{line.stem}_adapted.sgy")[0]),
-                   "shipped model": norm.forward(section(work / f"{line.stem}_shipped.sgy")[0])}
-        for name in ("bm3d", "bm3d-psd", "fxdecon"):
+        outputs = {"fast, adapted": norm.forward(section(work / f"{line.stem}_adapted.sgy")[0])}
+        outputs.update({f"{n} model": norm.forward(section(work / f"{line.stem}_{n}.sgy")[0]) for n in shipped})
+        for name in ("bm3d", "bm3d-psd", "bm3d-so", "fxdecon"):
             if denoisers.get(name).available():
                 outputs[f"{name} (tuned)"] = denoisers.create_denoiser(name)(raw)
         checks = {name: field_qc(raw - 0.5, img - 0.5, dt).as_dict() for name, img in outputs.items()}
@@ -118,8 +122,8 @@ def field_checks(lines: list[Path], work: Path, extra: list[str], panels: Path |
 
             sim = {k: local_similarity(raw - v, v - 0.5) for k, v in outputs.items()}
             extent = Extent("trace", 0, raw.shape[1], "time (ms)", 0, dt * (raw.shape[0] - 1))
-            save_png(qc_figure(raw, outputs, extent, dt, f"{line.name}: field noise only (nothing added)", sim),
-                     panels / f"qc_{line.stem}.png")
+            save_png(qc_figure(raw, outputs, extent, dt, f"{line.name} as it is (its own field noise, nothing added)",
+                               sim, norm.clip), panels / f"qc_{line.stem}.png")
     return out
 
 
@@ -132,6 +136,7 @@ def main() -> None:
     ap.add_argument("--no-2ms", action="store_true", help="skip the lines resampled to 2 ms")
     ap.add_argument("--panels", default=None, help="folder for the QC panels")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--field-only", action="store_true", help="only the checks on the lines as they are")
     ap.add_argument("adapt_args", nargs="*", help="extra --key=value settings for the adaptation runs")
     args = ap.parse_args()
     real = sorted(REALDATA.glob("*.sgy")) if REALDATA.is_dir() else []
@@ -152,8 +157,8 @@ def main() -> None:
         lines = list(wide)
         if not args.no_2ms:
             lines += [benchmark.resampled_copy(p, work / f"{p.stem}_2ms.sgy", 2.0) for p in wide]
-        result = {"semi_real": semi_real_adaptation(lines, args.noise.split(","),
-                                                    [float(r) for r in args.ratios.split(",")], work, args.adapt_args),
+        result = {"semi_real": [] if args.field_only else semi_real_adaptation(
+                      lines, args.noise.split(","), [float(r) for r in args.ratios.split(",")], work, args.adapt_args),
                   "field": field_checks(wide, work, args.adapt_args, Path(args.panels) if args.panels else None)}
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=float))

@@ -52,7 +52,7 @@ def bench(cfg: FusionConfig, size: int, batch: int, repeat: int, device: str) ->
 
     def train_step() -> None:
         net.train()
-        loss, _ = loss_fn(net(raw, edge), raw, edge)
+        loss, _ = loss_fn(net(torch.cat([raw, edge], 1)), raw, edge)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -60,7 +60,7 @@ def bench(cfg: FusionConfig, size: int, batch: int, repeat: int, device: str) ->
     @torch.no_grad()
     def infer() -> None:
         net.eval()
-        net(raw, edge)
+        net(torch.cat([raw, edge], 1))
 
     return timed(train_step, repeat, device), timed(infer, repeat, device), net.n_parameters()
 
@@ -94,7 +94,7 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--quality-epochs", type=int, default=0, help="also train both layouts this many epochs")
     args = p.parse_args()
-    shipped = yaml.safe_load((ROOT / "configs" / "pretrained.yaml").read_text())["model"]["net"]
+    shipped = yaml.safe_load((ROOT / "configs" / "fast.yaml").read_text())["model"]["net"]
     print(f"device {args.device}, torch threads {torch.get_num_threads()}, batch {args.batch} x {args.size}^2")
     results = {}
     for name, cfg in (("default (full resolution)", {}), ("shipped (half resolution)", shipped)):
