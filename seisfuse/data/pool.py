@@ -14,9 +14,11 @@ reference:
 Each section is normalized as inference normalizes (synthetic: its own clip times a seeded
 jitter; real: the noisy copy's clip over its live traces), then every branch of the model
 (`branches.Branches.images`), the edge branch of the reference and the fault mask are saved
-as one ``.npz`` per section in ``<cache_dir>/pool-<key>/``, where the key hashes everything that
-made them (the branch settings, the pool settings, the denoisers' tuned parameters, the real
-files' size and time). Building is resumable (finished sections are kept), runs in `workers`
+as one ``.npz`` per section in ``<cache_dir>/pool-<key>/``, named by everything that
+made them (the branch settings and the denoisers' tuned parameters name the folder; each file is
+named by what made its section: a synthetic section's seed and settings, a semi-real copy's file,
+size and time, interval and noise), so pools of different sizes share what they have in common.
+Building is resumable (finished sections are kept), runs in `workers`
 processes and prints progress with an ETA; every DDP rank and every later run with the same
 settings reads the same files. Patches are cropped at random with left-right flips and polarity
 flips (every branch is odd about zero amplitude: 0.5 - x in, 0.5 - y out).
@@ -110,17 +112,28 @@ def _file_id(path: str) -> str:
     return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
 
-def cache_key(settings: BranchSettings, pool: Pool, split: str) -> str:
-    """What the cached sections depend on, hashed: branch and pool settings, the denoisers' parameters, the files."""
+def _digest(content: object) -> str:
+    """A short hash of plain data."""
+    return hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def branches_key(settings: BranchSettings) -> str:
+    """What every cached section depends on: the branch settings and the denoisers' parameters (the folder's key)."""
     from seisfuse import denoisers
 
-    content = {k: v for k, v in asdict(pool).items() if k not in ("cache_dir", "workers", "real_fraction",
-                                                                    "val_sections" if split == "train" else "sections")}
-    content["real_files"] = [_file_id(p) for p in pool.real_files] if split == "train" else []
     tuned = {n: dict(denoisers.get(n).tuned) for n in settings.denoisers}
-    blob = json.dumps({"v": POOL_VERSION, "split": split, "branches": settings.to_dict(), "pool": content,
-                       "tuned": tuned}, sort_keys=True, default=str)
-    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+    return _digest({"v": POOL_VERSION, "branches": settings.to_dict(), "tuned": tuned})
+
+
+def job_name(job: Job, pool: Pool) -> str:
+    """The cached file of one section, named by everything that makes it: a synthetic section by its seed and the
+    synthetic settings, a semi-real one by its file (path, size, time), interval, copy and noise settings. Pools of
+    different sizes, splits and mixes share the sections they have in common."""
+    if job.kind == "synthetic":
+        return "synthetic-" + _digest({"seed": job.seed, "size": pool.size, "ranges": asdict(pool.ranges),
+                                       "clip_jitter": pool.clip_jitter})
+    return "real-" + _digest({"file": _file_id(job.path), "dt": job.dt_ms, "seed": job.seed, "noise": pool.real_noise,
+                              "ratios": pool.real_ratios})
 
 
 def default_cache_dir() -> Path:
@@ -195,31 +208,32 @@ def _quiet_worker() -> None:
 
 
 def _build_one(args: tuple[Job, BranchSettings, Pool, str]) -> int:
-    """Build and save one section (in a worker process); returns its index."""
-    job, settings, pool, folder = args
+    """Build and save one section (in a worker process) to its file; returns its index."""
+    job, settings, pool, target = args
     from seisfuse.files import atomic_output
 
     arrays = build_section(job, settings, pool)
-    with atomic_output(Path(folder) / f"{job.index:06d}.npz") as tmp, open(tmp, "wb") as fh:
+    with atomic_output(target) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
     return job.index
 
 
 class SectionPool:
-    """The cached sections of one split (train or val): built where missing, then read by index."""
+    """The sections of one split (train or val): built where missing, then read by index."""
 
     def __init__(self, settings: BranchSettings, pool: Pool, split: str, cache_dir: str | os.PathLike | None = None):
         self.settings, self.pool, self.split = settings, pool, split
         root = Path(pool.cache_dir or cache_dir or default_cache_dir())
-        self.folder = root / f"pool-{split}-{cache_key(settings, pool, split)}"
+        self.folder = root / f"pool-{branches_key(settings)}"
         self.jobs = plan_jobs(pool, split)
+        self.names = [job_name(j, pool) for j in self.jobs]
 
     def __len__(self) -> int:
         return len(self.jobs)
 
     def path(self, index: int) -> Path:
         """The cached file of one section."""
-        return self.folder / f"{index:06d}.npz"
+        return self.folder / f"{self.names[index]}.npz"
 
     def missing(self) -> list[Job]:
         """Sections not built yet."""
@@ -233,10 +247,8 @@ class SectionPool:
         if not todo:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "settings.json").write_text(json.dumps({"branches": self.settings.to_dict(),
-                                                              "pool": asdict(self.pool), "split": self.split},
-                                                             indent=1, default=str))
-        args = [(j, self.settings, self.pool, str(self.folder)) for j in todo]
+        (self.folder / "settings.json").write_text(json.dumps({"branches": self.settings.to_dict()}, indent=1))
+        args = [(j, self.settings, self.pool, str(self.path(j.index))) for j in todo]
         label = f"building the {self.split} section pool ({', '.join(self.settings.branches)})"
         with Progress(len(todo), label, unit="section", enabled=progress) as bar:
             if self.pool.workers == 1 or len(todo) == 1:
@@ -310,4 +322,4 @@ def pool_stacks(sections: SectionPool, n: int) -> list[np.ndarray]:
     return [sections.load(i)["inputs"] for i in range(min(n, len(sections)))]
 
 
-__all__ = ["Pool", "PoolPatches", "SectionPool", "build_section", "cache_key", "plan_jobs", "pool_stacks"]
+__all__ = ["Pool", "PoolPatches", "SectionPool", "branches_key", "build_section", "job_name", "plan_jobs", "pool_stacks"]
