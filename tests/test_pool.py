@@ -10,7 +10,8 @@ import torch
 from conftest import ROOT, synth_segy
 
 from seisfuse.branches import Branches, BranchSettings
-from seisfuse.data.pool import Pool, PoolPatches, SectionPool, build_section, plan_jobs
+from seisfuse.data.pool import Pool, SectionPool, build_section, plan_jobs
+from seisfuse.data.pool_patches import PoolPatches
 from seisfuse.errors import SeisfuseError
 from seisfuse.normalize import Normalizer
 
@@ -104,3 +105,40 @@ def test_a_fit_on_the_pool_trains_the_branches_it_lists(run_cli, tmp_path, monke
     code, _, err = run_cli("fit", "--config", ROOT / "tests" / "tiny.yaml", "--trainer.logger=false",
                            "--data.branches=[raw, edge, fxdecon]", f"--data.train_files=[{synth_segy(tmp_path / 's.sgy')}]")
     assert code == 2 and "data.branches: fxdecon are computed on whole sections" in err, err
+
+
+def test_a_survey_in_the_pool_gives_blind_spot_patches_with_its_denoiser_branches(tmp_path):
+    from seisfuse.data.blindspot import BlindSpot
+
+    line = synth_segy(tmp_path / "noisy.sgy", inlines=1, crosslines=48, samples=64, seed=6, noise=0.5)
+    pool = small_pool(tmp_path, sections=2, survey_files=[str(line)], survey_fraction=1.0)
+    sections = SectionPool(BRANCHES, pool, "train")
+    assert [j.kind for j in sections.jobs] == ["synthetic", "synthetic", "survey"]
+    sections.build(progress=False)
+    with pytest.raises(ValueError, match="set data.blindspot"):
+        PoolPatches(sections, 32, 4, seed=0, survey_fraction=1.0)
+    ds = PoolPatches(sections, 32, 16, seed=0, survey_fraction=1.0, blindspot=BlindSpot(fraction=0.05))
+    whole = sections.load(2)["inputs"]
+    for i in range(16):
+        item = ds[(0, i)]
+        assert item["key"].endswith(":2") and not bool(item["has_clean"])
+        hidden = item["mask"][0].numpy() > 0.5
+        assert hidden.sum() > 0
+        raw, target = item["raw"][0].numpy(), item["target"][0].numpy()
+        assert np.all(raw[~hidden] == target[~hidden]) and not np.array_equal(raw[hidden], target[hidden])
+        crop = item["inputs"][2].numpy()  # the denoiser's branch: a crop of the whole section's, flipped or negated
+        assert any(np.allclose(v, crop, atol=1e-6) for y in range(64 - 31) for x in range(48 - 31)
+                   for w in (whole[2, y:y + 32, x:x + 32],) for v in (w, w[:, ::-1], 1 - w, 1 - w[:, ::-1]))
+
+
+def test_adapting_a_model_with_denoiser_branches_to_a_survey(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEISFUSE_RUN_DIR", raising=False)
+    line = synth_segy(tmp_path / "noisy.sgy", inlines=1, crosslines=48, samples=64, seed=6, noise=0.5)
+    code, _, err = run_cli("fit", "--config", ROOT / "tests" / "tiny.yaml", "--trainer.logger=false",
+                           "--data.branches=[raw, edge, fxdecon]", "--data.val_fraction=0",
+                           "--model.loss.reference=blindspot", "--data.blindspot={fraction: 0.02}",
+                           "--data.pool={sections: 2, size: [48, 48], val_sections: 1, patches_per_epoch: 8, workers: 1}",
+                           f"--data.files=[{line}]", f"--data.cache_dir={tmp_path / 'cache'}", "--data.patch_size=40")
+    assert code == 0, err
+    assert list((tmp_path / "cache").rglob("survey-*.npz")), "the survey's sections went into the pool"

@@ -90,12 +90,13 @@ def semi_real_adaptation(lines: list[Path], kinds: list[str], ratios: list[float
     return rows
 
 
-def field_checks(lines: list[Path], work: Path, extra: list[str], panels: Path | None) -> list[dict]:
+def field_checks(lines: list[Path], work: Path, extra: list[str], panels: Path | None, adapted: bool = True) -> list[dict]:
     """The reference-free checks on each real line as it is."""
     out = []
     for line in lines:
-        ckpt, _ = adapt(line, work / f"adapt_field_{line.stem}", extra)
-        fuse(ckpt, line, work / f"{line.stem}_adapted.sgy")
+        if adapted:
+            ckpt, _ = adapt(line, work / f"adapt_field_{line.stem}", extra)
+            fuse(ckpt, line, work / f"{line.stem}_adapted.sgy")
         shipped = [n for n in ("fast", "best") if shipped_path(n).is_file()]
         for name in shipped:
             fuse(name, line, work / f"{line.stem}_{name}.sgy")
@@ -103,7 +104,7 @@ def field_checks(lines: list[Path], work: Path, extra: list[str], panels: Path |
         with open_volume(line) as v:
             norm = fit_normalizer(v)
         raw = norm.forward(raw_amp)
-        outputs = {"fast, adapted": norm.forward(section(work / f"{line.stem}_adapted.sgy")[0])}
+        outputs = {"fast, adapted": norm.forward(section(work / f"{line.stem}_adapted.sgy")[0])} if adapted else {}
         outputs.update({f"{n} model": norm.forward(section(work / f"{line.stem}_{n}.sgy")[0]) for n in shipped})
         for name in ("bm3d", "bm3d-psd", "bm3d-so", "fxdecon"):
             if denoisers.get(name).available():
@@ -137,6 +138,7 @@ def main() -> None:
     ap.add_argument("--panels", default=None, help="folder for the QC panels")
     ap.add_argument("--json", default=None)
     ap.add_argument("--field-only", action="store_true", help="only the checks on the lines as they are")
+    ap.add_argument("--no-adapt", action="store_true", help="the checks without an adapted model")
     ap.add_argument("adapt_args", nargs="*", help="extra --key=value settings for the adaptation runs")
     args = ap.parse_args()
     real = sorted(REALDATA.glob("*.sgy")) if REALDATA.is_dir() else []
@@ -159,7 +161,8 @@ def main() -> None:
             lines += [benchmark.resampled_copy(p, work / f"{p.stem}_2ms.sgy", 2.0) for p in wide]
         result = {"semi_real": [] if args.field_only else semi_real_adaptation(
                       lines, args.noise.split(","), [float(r) for r in args.ratios.split(",")], work, args.adapt_args),
-                  "field": field_checks(wide, work, args.adapt_args, Path(args.panels) if args.panels else None)}
+                  "field": field_checks(wide, work, args.adapt_args, Path(args.panels) if args.panels else None,
+                                        adapted=not args.no_adapt)}
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=float))
         print(f"wrote {args.json}")

@@ -33,7 +33,8 @@ from seisfuse.data.blindspot import BlindSpot
 from seisfuse.data.datasets import BlindSpotPatches, NoisierPatches, PatchDataset
 from seisfuse.data.index import AXIS_IDS, Sampling, expand_files
 from seisfuse.data.noisier import Noisier
-from seisfuse.data.pool import Pool, PoolPatches, SectionPool, pool_stacks
+from seisfuse.data.pool import Pool, SectionPool
+from seisfuse.data.pool_patches import PoolPatches, pool_stacks
 from seisfuse.data.surveys import Surveys
 from seisfuse.data.synthetic import (
     VALIDATION_SEED_OFFSET,
@@ -141,6 +142,10 @@ class SeismicDataModule(pl.LightningDataModule):
         self.synthetic = settings_object(SyntheticData, synthetic, "data.synthetic")
         self.pool = settings_object(Pool, pool, "data.pool")
         self.patch = patch_size
+        survey = expand_files(files, "files")
+        if survey and not self.branch_settings.local and self.pool is not None:  # denoiser branches: whole sections
+            self.pool.survey_files = [*self.pool.survey_files, *survey]
+            survey = []
         sources = [name for name, given in (("data.train_files", train_files), ("data.files", files),
                                             ("data.synthetic", self.synthetic), ("data.pool", self.pool)) if given]
         if not sources:
@@ -149,12 +154,12 @@ class SeismicDataModule(pl.LightningDataModule):
         if self.blindspot is not None and self.noisier is not None:
             raise SettingError("data.noisier", "and data.blindspot exclude each other: choose one way to learn from "
                                                "noisy data")
-        patched = [name for name in sources if name != "data.pool"]
+        patched = [name for name in sources if name not in ("data.pool", "data.files")]
         if not self.branch_settings.local and (patched or self.pool is None):
             raise SettingError("data.branches", f"{', '.join(self.branch_settings.denoisers)} are computed on whole "
                                                 "sections, never per patch: train on data.pool only (not "
                                                 f"{', '.join(patched) or 'without a pool'})")
-        self.surveys = Surveys(expand_files(train_files, "train_files") + expand_files(files, "files"),
+        self.surveys = Surveys(expand_files(train_files, "train_files") + survey,
                                expand_files(val_files, "val_files"), expand_files(test_files, "test_files"),
                                self.branch_settings, Sampling(patch_size, stride, tuple(axes), min_live_fraction),
                                header_bytes_from(header_preset, iline_byte, xline_byte), val_fraction,
@@ -224,7 +229,8 @@ class SeismicDataModule(pl.LightningDataModule):
                                         self.synthetic.patches_per_epoch, self.synthetic.seed, flip=self.hparams.flip))
         if self.pool is not None:
             out.append(PoolPatches(self.section_pool("train"), self.patch, self.pool.patches_per_epoch, self.pool.seed,
-                                   real_fraction=self.pool.real_fraction))
+                                   real_fraction=self.pool.real_fraction, survey_fraction=self.pool.survey_fraction,
+                                   blindspot=self.blindspot))
         return out
 
     def _loader(self, ds: Dataset, shuffle: bool, sampler: EpochSampler | None = None) -> DataLoader:
@@ -280,8 +286,12 @@ class SeismicDataModule(pl.LightningDataModule):
         if self._panels is None or len(self._panels) < n:
             out = self.surveys.panel_sections(n, adapting=bool(self.blindspot or self.noisier))
             stacks: list[tuple[str, np.ndarray]] = []
-            if not out and self.pool is not None and self.pool.val_sections:
-                stacks = [(f"pool section {i}", s) for i, s in enumerate(pool_stacks(self.section_pool("val"), n))]
+            if not out and self.pool is not None and self.pool.survey_files:  # adapting: the survey itself is judged
+                jobs = self.section_pool("train").jobs
+                stacks = [(f"{Path(jobs[i].path).stem} {jobs[i].axis} {jobs[i].section}", s)
+                          for i, s in pool_stacks(self.section_pool("train"), n, kind="survey")]
+            if not out and not stacks and self.pool is not None and self.pool.val_sections:
+                stacks = [(f"pool section {i}", s) for i, s in pool_stacks(self.section_pool("val"), n)]
             if not out and not stacks and self.synthetic is not None and self.branch_settings.local:
                 sections = SyntheticPatches(self.branch_settings, self.synthetic, 2 * self.patch, n,
                                             self.synthetic.seed + VALIDATION_SEED_OFFSET + 1)

@@ -2,7 +2,7 @@
 
 Classical denoisers' branches (BM3D takes seconds per section and looks far beyond a patch) are
 never computed per training patch. The pool holds whole sections, each with its noise-free
-reference:
+reference, and, to adapt a model to a survey without clean data, that survey's own sections:
 
 * **synthetic** sections drawn from `SynthRanges` (`sections` of `size`, seeded);
 * **semi-real** sections: real lines that are not evaluation references (`real_files`, e.g.
@@ -20,8 +20,7 @@ named by what made its section: a synthetic section's seed and settings, a semi-
 size and time, interval and noise), so pools of different sizes share what they have in common.
 Building is resumable (finished sections are kept), runs in `workers`
 processes and prints progress with an ETA; every DDP rank and every later run with the same
-settings reads the same files. Patches are cropped at random with left-right flips and polarity
-flips (every branch is odd about zero amplitude: 0.5 - x in, 0.5 - y out).
+settings reads the same files. The patches cut from the pool are `pool_patches.py`'s.
 """
 
 from __future__ import annotations
@@ -32,13 +31,10 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from torch.utils.data import Dataset
 
 from seisfuse.branches import EDGE, Branches, BranchSettings, stack_branches
-from seisfuse.data.synthetic import clean_item
 from seisfuse.normalize import Normalizer, normalizer_from_traces
 from seisfuse.synth.survey import SynthRanges, make_survey
 
@@ -63,6 +59,9 @@ class Pool:
     real_noise: tuple[str, ...] = ("white", "band")
     real_ratios: tuple[float, float] = (0.05, 1.2)  # noise RMS / signal RMS, drawn log-uniformly
     real_fraction: float = 0.5  # share of training patches cut from semi-real sections (when there are any)
+    survey_files: list[str] = field(default_factory=list)  # a survey to adapt to, noisy only: blind-spot sections
+    survey_sections: int = 16  # sections of each survey file, spread evenly (a fixed cost whatever its size)
+    survey_fraction: float = 0.5  # share of training patches from the survey (the rest: clean-referenced anchors)
     val_sections: int = 32  # synthetic validation sections (other seeds)
     cache_dir: str | None = None  # default: data.cache_dir, else ~/.cache/seisfuse
     workers: int = 2  # processes building the cache
@@ -78,6 +77,7 @@ class Pool:
         from seisfuse.synth.noise import KINDS
 
         self.real_files = expand_paths(self.real_files, "data.pool.real_files", must_exist=True)
+        self.survey_files = expand_paths(self.survey_files, "data.pool.survey_files", must_exist=True)
 
         checks = (("sections", self.sections >= 0, ">= 0"), ("patches_per_epoch", self.patches_per_epoch >= 1, ">= 1"),
                   ("val_sections", self.val_sections >= 0, ">= 0"),
@@ -85,6 +85,8 @@ class Pool:
                   ("real_copies", self.real_copies >= 1, ">= 1"), ("workers", self.workers >= 1, ">= 1"),
                   ("clip_jitter", self.clip_jitter >= 0, ">= 0"),
                   ("real_fraction", 0.0 <= self.real_fraction <= 1.0, "in [0, 1]"),
+                  ("survey_fraction", 0.0 <= self.survey_fraction <= 1.0, "in [0, 1]"),
+                  ("survey_sections", self.survey_sections >= 1, ">= 1"),
                   ("real_ratios", len(self.real_ratios) == 2 and 0 < self.real_ratios[0] <= self.real_ratios[1],
                    "[low, high] with 0 < low <= high"),
                   ("real_noise", bool(self.real_noise) and all(k in KINDS for k in self.real_noise),
@@ -97,13 +99,15 @@ class Pool:
 
 @dataclass(frozen=True)
 class Job:
-    """One section of the pool to build: synthetic (seed) or a noisy copy of a real line."""
+    """One section of the pool to build: synthetic (seed), a noisy copy of a real line, or a survey's own section."""
 
     index: int
-    kind: str  # "synthetic" or "real"
+    kind: str  # "synthetic", "real" or "survey"
     seed: int
-    path: str = ""  # a real line
+    path: str = ""  # a real line or a survey file
     dt_ms: float = 0.0  # resample the real line to this interval (0: as it is)
+    axis: str = ""  # a survey section's direction and index
+    section: int = 0
 
 
 def _file_id(path: str) -> str:
@@ -132,6 +136,8 @@ def job_name(job: Job, pool: Pool) -> str:
     if job.kind == "synthetic":
         return "synthetic-" + _digest({"seed": job.seed, "size": pool.size, "ranges": asdict(pool.ranges),
                                        "clip_jitter": pool.clip_jitter})
+    if job.kind == "survey":
+        return "survey-" + _digest({"file": _file_id(job.path), "axis": job.axis, "section": job.section})
     return "real-" + _digest({"file": _file_id(job.path), "dt": job.dt_ms, "seed": job.seed, "noise": pool.real_noise,
                               "ratios": pool.real_ratios})
 
@@ -150,6 +156,14 @@ def plan_jobs(pool: Pool, split: str) -> list[Job]:
         for dt in [0.0, *pool.real_dt_ms]:
             for c in range(pool.real_copies):
                 jobs.append(Job(len(jobs), "real", pool.seed * 1000 + c, path, dt))
+    for path in pool.survey_files:
+        from seisfuse.segy import open_volume
+
+        with open_volume(path) as vol:
+            axis = vol.fusion_axes("auto")[0]
+            n = vol.n_sections(axis)
+        for k in sorted({int(round(x)) for x in np.linspace(0, n - 1, num=min(n, pool.survey_sections))}):
+            jobs.append(Job(len(jobs), "survey", 0, path, axis=axis, section=k))
     return jobs
 
 
@@ -175,6 +189,14 @@ def build_section(job: Job, settings: BranchSettings, pool: Pool) -> dict[str, n
     """The arrays of one pool section: every branch (N, H, W), the edge branch, the reference, its edge branch and
     the fault mask, all in [0, 1] with the section's normalization."""
     rng = np.random.default_rng([job.seed, 17])
+    if job.kind == "survey":  # noisy only: every branch of the section as it is (blind-spot masks are drawn later)
+        from seisfuse.branches import fit_normalizer
+        from seisfuse.segy import open_volume
+
+        with open_volume(job.path) as vol:
+            branches = Branches(settings, fit_normalizer(vol, settings.clip_percentile))
+            images = branches.images(vol.section(job.axis, job.section))
+        return {"inputs": stack_branches(settings.branches, images), "edge": images[EDGE]}
     if job.kind == "synthetic":
         h, w = pool.size
         survey = make_survey(pool.ranges.draw(rng, 1, w, h))
@@ -272,54 +294,4 @@ class SectionPool:
         return self.jobs[index].kind == "real"
 
 
-class PoolPatches(Dataset):
-    """Random patches of the pool's sections by (epoch, index) keys: crop, left-right flip, polarity flip."""
-
-    def __init__(self, sections: SectionPool, patch: int, length: int, seed: int, augment: bool = True,
-                 real_fraction: float = 0.0) -> None:
-        self.sections, self.patch, self.length, self.seed, self.augment = sections, patch, length, seed, augment
-        real = [j.index for j in sections.jobs if j.kind == "real"]
-        synthetic = [j.index for j in sections.jobs if j.kind != "real"]
-        self.groups = [(g, share) for g, share in ((real, real_fraction if synthetic else 1.0),
-                                                   (synthetic, 1.0 - real_fraction if real else 1.0)) if g]
-        if not self.groups:
-            raise ValueError("the section pool is empty: set data.pool.sections or data.pool.real_files")
-
-    def __len__(self) -> int:
-        return self.length
-
-    def _pick(self, rng: np.random.Generator) -> int:
-        """A section index: a semi-real one with probability real_fraction."""
-        u, acc = rng.random(), 0.0
-        for group, share in self.groups:
-            acc += share
-            if u < acc:
-                return int(group[rng.integers(len(group))])
-        return int(self.groups[-1][0][rng.integers(len(self.groups[-1][0]))])
-
-    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
-        epoch, i = key if isinstance(key, tuple) else (0, key)
-        rng = np.random.default_rng([self.seed, epoch, i, 29])
-        index = self._pick(rng) if self.augment else i % len(self.sections)
-        arrays = self.sections.load(index)
-        h, w = arrays["clean"].shape
-        p = self.patch
-        if h < p or w < p:
-            raise ValueError(f"{self.sections.path(index)}: a {h} x {w} section is smaller than the {p} x {p} patch")
-        y0 = int(rng.integers(0, h - p + 1)) if self.augment else (h - p) // 2
-        x0 = int(rng.integers(0, w - p + 1)) if self.augment else (w - p) // 2
-        cut = {k: v[..., y0:y0 + p, x0:x0 + p] for k, v in arrays.items()}
-        if self.augment and rng.random() < 0.5:
-            cut = {k: v[..., ::-1] for k, v in cut.items()}
-        if self.augment and rng.random() < 0.5:  # polarity: every branch is odd about zero amplitude (0.5)
-            cut = {k: (v if k == "fault" else 1.0 - v) for k, v in cut.items()}
-        return clean_item(cut["inputs"], cut["edge"], cut["clean"], cut["clean_edge"], cut["fault"],
-                          key=f"pool:{self.sections.split}:{index}")
-
-
-def pool_stacks(sections: SectionPool, n: int) -> list[np.ndarray]:
-    """The whole branch stacks (N, H, W) of the first n sections (validation panels)."""
-    return [sections.load(i)["inputs"] for i in range(min(n, len(sections)))]
-
-
-__all__ = ["Pool", "PoolPatches", "SectionPool", "branches_key", "build_section", "job_name", "plan_jobs", "pool_stacks"]
+__all__ = ["Job", "Pool", "SectionPool", "branches_key", "build_section", "job_name", "plan_jobs"]
