@@ -27,7 +27,7 @@ from torchmetrics import MeanMetric
 
 from seisfuse import __version__
 from seisfuse.branches import BranchSettings
-from seisfuse.evaluation.metrics import entropy_batch, mutual_information_batch, psnr_batch, qabf_batch, ssim_batch
+from seisfuse.evaluation.batch_metrics import entropy_batch, mutual_information_batch, psnr_batch, qabf_batch, ssim_batch
 from seisfuse.models import FusionConfig, FusionNet
 from seisfuse.training.losses import FusionLoss, LossConfig
 from seisfuse.training.schedules import ScheduleCallable, WarmupCosine
