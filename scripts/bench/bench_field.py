@@ -35,14 +35,15 @@ from seisfuse.training.train import run_lightning_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 REALDATA = ROOT.parent / "shared" / "realdata"
-ADAPT = ROOT / "configs" / "adapt.yaml"
+ADAPT = {"fast": ROOT / "configs" / "adapt.yaml", "best": ROOT / "configs" / "adapt_best.yaml"}
+MODEL = {"name": "fast"}  # the shipped model adapted (--model)
 
 
 def adapt(noisy: Path, run: Path, extra: list[str]) -> tuple[Path, float]:
     """Adapt the shipped model to one file; the checkpoint and the seconds it took."""
     t0 = time.perf_counter()
-    run_lightning_cli(["fit", "--config", str(ADAPT), f"--data.files={noisy}", f"--trainer.default_root_dir={run}",
-                       "--trainer.enable_progress_bar=false", *extra])
+    run_lightning_cli(["fit", "--config", str(ADAPT[MODEL["name"]]), f"--data.files=[{noisy}]",
+                       f"--trainer.default_root_dir={run}", "--trainer.enable_progress_bar=false", *extra])
     return run / "checkpoints" / "last.ckpt", time.perf_counter() - t0
 
 
@@ -71,7 +72,7 @@ def semi_real_adaptation(lines: list[Path], kinds: list[str], ratios: list[float
                 noisy = benchmark.noisy_copy(line, work / f"{stem}.sgy", kind, ratio, seed=0)
                 ckpt, seconds = adapt(noisy, work / f"adapt_{stem}", extra)
                 fuse(ckpt, noisy, work / f"{stem}_adapted.sgy")
-                fuse(None, noisy, work / f"{stem}_shipped.sgy")
+                fuse(MODEL["name"], noisy, work / f"{stem}_shipped.sgy")
                 with open_volume(noisy) as nv, open_volume(line) as ov, \
                         open_volume(work / f"{stem}_adapted.sgy") as av, open_volume(work / f"{stem}_shipped.sgy") as sv:
                     norm = fit_normalizer(nv)
@@ -79,8 +80,8 @@ def semi_real_adaptation(lines: list[Path], kinds: list[str], ratios: list[float
                     pairs = [(norm.forward(nv.section(axis, k)), norm.forward(ov.section(axis, k)))
                              for k in range(nv.n_sections(axis))]
                     adapted = [norm.forward(av.section(axis, k)) for k in range(nv.n_sections(axis))]
-                    shipped = {"shipped model": ([norm.forward(sv.section(axis, k)) for k in range(nv.n_sections(axis))],
-                                                 float("nan"))}
+                    shipped = {f"{MODEL['name']} model": (
+                        [norm.forward(sv.section(axis, k)) for k in range(nv.n_sections(axis))], float("nan"))}
                 table = benchmark.score_sections(pairs, adapted, benchmark.classical_rows(()), "adapted model",
                                                  true_noise=False, precomputed=shipped)
                 case = benchmark.Case(line.name, kind, ratio, len(pairs), table, "adapted model")
@@ -104,7 +105,8 @@ def field_checks(lines: list[Path], work: Path, extra: list[str], panels: Path |
         with open_volume(line) as v:
             norm = fit_normalizer(v)
         raw = norm.forward(raw_amp)
-        outputs = {"fast, adapted": norm.forward(section(work / f"{line.stem}_adapted.sgy")[0])} if adapted else {}
+        outputs = {f"{MODEL['name']}, adapted": norm.forward(section(work / f"{line.stem}_adapted.sgy")[0])} \
+            if adapted else {}
         outputs.update({f"{n} model": norm.forward(section(work / f"{line.stem}_{n}.sgy")[0]) for n in shipped})
         for name in ("bm3d", "bm3d-psd", "bm3d-so", "fxdecon"):
             if denoisers.get(name).available():
@@ -137,10 +139,12 @@ def main() -> None:
     ap.add_argument("--no-2ms", action="store_true", help="skip the lines resampled to 2 ms")
     ap.add_argument("--panels", default=None, help="folder for the QC panels")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--model", choices=sorted(ADAPT), default="fast", help="the shipped model adapted (default fast)")
     ap.add_argument("--field-only", action="store_true", help="only the checks on the lines as they are")
     ap.add_argument("--no-adapt", action="store_true", help="the checks without an adapted model")
     ap.add_argument("adapt_args", nargs="*", help="extra --key=value settings for the adaptation runs")
     args = ap.parse_args()
+    MODEL["name"] = args.model
     real = sorted(REALDATA.glob("*.sgy")) if REALDATA.is_dir() else []
     if args.lines:
         real = [p for p in real if p.stem in args.lines.split(",")]
