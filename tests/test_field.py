@@ -142,7 +142,7 @@ def test_evaluate_without_clean_reports_leakage_and_spectra(trained, tmp_path, r
         assert 0 <= row["leakage_mean"] <= 1 and 0 <= row["leakage_share"] <= 1 and row["removed_energy"] > 0
         assert row["band_6db_out_low_hz"] <= row["band_6db_out_high_hz"]
     assert len(res["spectra"]["hz"]) == len(res["spectra"]["fused.sgy"]) == 49
-    assert "leakage_mean" in out and any("leakage_mean" in line for line in res["verdict"])
+    assert "leakage_mean" in out and "no verdict" in out and res["verdict"] == [], "no reference: checks, no verdict"
     assert png.stat().st_size > 20_000
 
 
@@ -177,16 +177,19 @@ def test_adapting_to_a_noisy_file_alone_lowers_the_error_against_its_held_back_c
     export(trained, start)
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli("fit", "--config", ROOT / "configs" / "adapt.yaml", "--config", ROOT / "tests" / "tiny.yaml",
-                           f"--model.init_weights={start}", f"--data.files={noisy}", "--data.patch_size=48",
+                           f"--model.init_weights={start}", "--model.loss.reference=blindspot", f"--data.files={noisy}",
+                           "--data.patch_size=48", "--data.val_fraction=0.0",
                            "--data.stride=16", "--trainer.limit_train_batches=null", "--trainer.limit_val_batches=2",
-                           "--trainer.max_epochs=6", "--data.synthetic.patches_per_epoch=16",
+                           "--trainer.max_epochs=12", "--data.blindspot.fraction=0.05", "--data.synthetic.patches_per_epoch=16",
                            "--data.synthetic.val_patches=4", "--data.batch_size=8", "--trainer.logger=false",
                            "--model.optimizer.init_args.lr=0.003", f"--trainer.default_root_dir={tmp_path / 'adapt'}")
     os.environ.pop("SEISFUSE_RUN_DIR", None)
     assert code == 0, err
     after = error_of(tmp_path / "adapt" / "checkpoints" / "last.ckpt")
     assert load_fuser(tmp_path / "adapt" / "checkpoints" / "last.ckpt").settings == load_fuser(start).settings
-    assert after > before + 0.2, f"PSNR to the held-back clean line: {before:.2f} dB before, {after:.2f} dB after"
+    # 12 epochs with 5% hidden pixels: a 4-channel net left the identity plateau in each of two start models tried
+    # (+4.7 and +2.8 dB); 6 epochs at 1% stayed on it for one of them
+    assert after > before + 1.0, f"PSNR to the held-back clean line: {before:.2f} dB before, {after:.2f} dB after"
 
 
 # ---------------------------------------------------------------- noisier patches (Noisier2Noise)

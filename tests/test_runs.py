@@ -34,7 +34,7 @@ def test_a_fit_ends_with_the_benchmark_in_json_and_offline_wandb_tables(run_cli,
     run = tiny_fit(run_cli, survey, "--experiment=bench", "--benchmark.enabled=true",
                    '--benchmark.surveys=["white 0.3"]', "--benchmark.sections=1",
                    "--benchmark.classical=[gaussian, fxdecon]", "--benchmark.oracle=false",
-                   f"--benchmark.real_files=[{real_line}]", "--benchmark.noise=[white]")
+                   f"--benchmark.real_files=[{real_line}]", "--benchmark.noise=[white]", "--benchmark.ratios=[0.5]")
     result = json.loads((run / "benchmark.json").read_text())
     cases = {(c["file"], c["noise"]) for c in result["cases"]}
     assert cases == {("white 0.3", "white"), ("line.sgy", "white")}
