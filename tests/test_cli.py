@@ -99,3 +99,15 @@ def test_library_errors_name_their_own_arguments():
 
     with pytest.raises(SeisfuseError, match="checkpoint not found"):
         load_model_file("no/such/model.pt")
+
+
+@pytest.mark.parametrize("stack", [["default.yaml"], ["fast.yaml"], ["fast.yaml", "fast_semireal.yaml"], ["best.yaml"],
+                                   ["adapt.yaml"], ["adapt_best.yaml"], ["demo.yaml"]])
+def test_every_shipped_config_stack_parses_and_passes_the_rules(run_cli, stack):
+    """`seisfuse fit --config ... --print_config` on each recipe the README names: keys, types and rules all hold."""
+    from conftest import ROOT
+
+    args = [a for name in stack for a in ("--config", ROOT / "configs" / name)]
+    code, out, err = run_cli("fit", *args, "--print_config")
+    assert code == 0, err
+    assert "seed_everything" in out and "model:" in out and "data:" in out

@@ -12,7 +12,7 @@ deconvolution; BM3D and BM3D with a noise spectrum, both estimated from the data
 given the true noise). Each row's seconds per section are measured in the same run, so the
 speed ratio to BM3D is side by side. Prints markdown tables and the misses; writes JSON.
 
-    python scripts/bench/bench_quality.py [--models best,fast] [--json quality.json] [--sections 8] [--quick]
+    python scripts/bench/bench_quality.py [--models best,fast] [--json quality.json] [--sections 8] [--quick] [--no-oracles]
 
 With several models, the first is each case's model (its verdict); the others are rows beside it, and their
 misses are listed too. Every row's seconds per section is measured in the same run.
@@ -132,12 +132,15 @@ def main() -> None:
     ap.add_argument("--sections", type=int, default=8, help="inlines scored per held-out survey")
     ap.add_argument("--ratios", default="0.3,0.5,1.0", help="semi-real noise ratios")
     ap.add_argument("--quick", action="store_true", help="two surveys, one ratio, no 2 ms lines, no oracles")
+    ap.add_argument("--no-oracles", action="store_true", help="leave out the oracle rows (their grid searches dominate "
+                                                                   "the run time)")
+    ap.add_argument("--no-2ms", action="store_true", help="leave out the real lines resampled to 2 ms")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     names = args.models.split(",") if args.models else [n for n in ("best", "fast") if shipped_path(n).is_file()]
     fusers = [load_fuser(n) for n in names]
     models = [benchmark.model_row(f) for f in fusers]
-    oracle = () if args.quick else benchmark.ORACLE_GRIDS
+    oracle = () if args.quick or args.no_oracles else benchmark.ORACLE_GRIDS
     surveys = dict(list(benchmark.HELD_OUT.items())[:2]) if args.quick else benchmark.HELD_OUT
     ratios = (0.5,) if args.quick else tuple(float(r) for r in args.ratios.split(","))
     with tempfile.TemporaryDirectory(dir=".") as tmp:
@@ -145,7 +148,7 @@ def main() -> None:
                                    progress=True)
         real = sorted(REALDATA.glob("*.sgy")) if REALDATA.is_dir() else []
         lines = [str(p) for p in real]
-        if real and not args.quick:
+        if real and not args.quick and not args.no_2ms:
             lines += [str(benchmark.resampled_copy(p, Path(tmp) / f"{p.stem}_2ms.sgy", 2.0)) for p in real]
         if lines:
             cases += benchmark.semi_real(fusers, lines, Path(tmp) / "real", kinds=("white", "band"), ratios=ratios,
