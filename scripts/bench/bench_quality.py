@@ -79,7 +79,8 @@ def compact(cases: list[benchmark.Case], models: list[str]) -> str:
         filters = [k for k in c.rows if k.split(" ")[0] in ("gaussian", "median", "bilateral") and "tuned" in k]
         best_filter = max(filters, key=lambda k: c.rows[k]["SSIM"]) if filters else None
         model_cells = [f"**{cell(m)}**" if wins(c, m) else cell(m) for m in models]
-        row = [f"{c.file} {c.noise} {c.ratio:g}", cell(benchmark.INPUT), *model_cells, cell("fxdecon (tuned)"),
+        name = c.file if c.file in benchmark.HELD_OUT else f"{c.file} {c.noise} {c.ratio:g}"
+        row = [name, cell(benchmark.INPUT), *model_cells, cell("fxdecon (tuned)"),
                cell("bm3d (tuned)"), cell("bm3d-psd (tuned)"), cell("bm3d-so (tuned)"),
                cell(best_filter) + (f" ({best_filter.split(' ')[0]})" if best_filter else ""),
                cell("bm3d (oracle: true noise spectrum)")]
