@@ -104,6 +104,16 @@ class Normalizer:
         return {"clip": float(self.clip), "percentile": float(self.percentile)}
 
 
+def jittered_normalizer(section: np.ndarray, percentile: float, jitter: float,
+                        rng: np.random.Generator) -> Normalizer:
+    """A synthetic section's Normalizer: its own clip (percentile of its nonzero |amplitudes|) times a log-normal
+    factor of spread `jitter` drawn from rng, so training meets clips a little off the section's own."""
+    live = np.abs(section[section != 0])
+    clip = float(np.percentile(live, percentile)) if live.size else 1.0
+    clip *= float(np.exp(rng.normal(0.0, jitter)))
+    return Normalizer(max(clip, 1e-12), percentile)
+
+
 def normalizer_from_traces(traces: np.ndarray, path: object, percentile: float = DEFAULT_PERCENTILE) -> Normalizer:
     """The Normalizer of a volume from a sample of its traces (rows; `GridVolume.sample_traces`); path names it."""
     if not 50.0 <= percentile <= 100.0:

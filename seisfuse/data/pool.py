@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse.branches import EDGE, Branches, BranchSettings, stack_branches
-from seisfuse.normalize import Normalizer, normalizer_from_traces
+from seisfuse.normalize import jittered_normalizer, normalizer_from_traces
 from seisfuse.synth.survey import SynthRanges, make_survey
 
 POOL_VERSION = 1
@@ -175,13 +175,9 @@ def _real_line(path: str, dt_ms: float) -> tuple[np.ndarray, float]:
     with open_volume(path) as vol:
         section, dt = vol.section(vol.fusion_axes("auto")[0], 0), vol.dt_ms
     if dt_ms and abs(dt_ms - dt) > 1e-6:
-        from fractions import Fraction
+        from seisfuse.synth.noise import resample_time
 
-        from scipy.signal import resample_poly
-
-        ratio = Fraction(dt / dt_ms).limit_denominator(16)
-        section = resample_poly(section, ratio.numerator, ratio.denominator, axis=0).astype(np.float32)
-        dt = dt_ms
+        section, dt = resample_time(section, dt, dt_ms, axis=0), dt_ms
     return section, dt
 
 
@@ -201,10 +197,7 @@ def build_section(job: Job, settings: BranchSettings, pool: Pool) -> dict[str, n
         h, w = pool.size
         survey = make_survey(pool.ranges.draw(rng, 1, w, h))
         noisy, clean, fault = survey.seismic[0].T, survey.clean[0].T, survey.fault_mask[0].T
-        live = np.abs(noisy[noisy != 0])
-        clip = float(np.percentile(live, settings.clip_percentile)) if live.size else 1.0
-        normalizer = Normalizer(max(clip * float(np.exp(rng.normal(0.0, pool.clip_jitter))), 1e-12),
-                                settings.clip_percentile)
+        normalizer = jittered_normalizer(noisy, settings.clip_percentile, pool.clip_jitter, rng)
     else:
         from seisfuse.synth.noise import add_noise
 

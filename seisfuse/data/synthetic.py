@@ -27,7 +27,7 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from seisfuse.branches import Branches, BranchSettings
 from seisfuse.data.datasets import PatchDataset, local_inputs
-from seisfuse.normalize import Normalizer
+from seisfuse.normalize import jittered_normalizer
 from seisfuse.synth.survey import SynthRanges, make_survey
 
 #: Seed offset of the fixed validation set: other seeds than any training epoch draws.
@@ -89,10 +89,8 @@ class SyntheticPatches(Dataset):
         size = self.patch + 2 * self.halo
         survey = make_survey(self.config.ranges.draw(rng, 1, size, size))
         noisy, clean, fault = survey.seismic[0].T, survey.clean[0].T, survey.fault_mask[0].T
-        live = np.abs(noisy[noisy != 0])
-        clip = float(np.percentile(live, self.settings.clip_percentile)) if live.size else 1.0
-        clip *= float(np.exp(rng.normal(0.0, self.config.clip_jitter)))
-        branches = Branches(self.settings, Normalizer(max(clip, 1e-12), self.settings.clip_percentile))
+        branches = Branches(self.settings, jittered_normalizer(noisy, self.settings.clip_percentile,
+                                                               self.config.clip_jitter, rng))
         raw, edge = branches.pair(noisy)
         ref, ref_edge = branches.pair(clean)
         c = slice(self.halo, self.halo + self.patch)

@@ -103,17 +103,12 @@ def resampled_copy(source: str | os.PathLike, out: Path, dt_ms: float,
                    header_bytes: HeaderBytes | None = None) -> Path:
     """Write source resampled in time to dt_ms (polyphase, anti-aliased), every other header kept: a real line
     as an oversampled one (2 ms from 4 ms: the signal smooth at the scale of a sample)."""
-    from fractions import Fraction
-
-    from scipy.signal import resample_poly
-
     from seisfuse.files import atomic_output
     from seisfuse.segy.writing import write_resampled
+    from seisfuse.synth.noise import resample_time
 
     with open_volume(source, header_bytes) as vol:
-        ratio = Fraction(vol.dt_ms / dt_ms).limit_denominator(16)
-        traces = vol.read_traces(np.arange(vol.n_traces))
-        data = resample_poly(traces, ratio.numerator, ratio.denominator, axis=1).astype(np.float32)
+        data = resample_time(vol.read_traces(np.arange(vol.n_traces)), vol.dt_ms, dt_ms, axis=1)
         with atomic_output(out) as tmp:
             write_resampled(vol, tmp, data, dt_ms)
     return out

@@ -48,6 +48,17 @@ def bandpass(x: np.ndarray, dt_ms: float, band_hz: tuple[float, float]) -> np.nd
     return sosfiltfilt(sos, x, axis=-1, padlen=padlen).astype(np.float32)
 
 
+def resample_time(x: np.ndarray, dt_ms: float, new_dt_ms: float, axis: int = -1) -> np.ndarray:
+    """x sampled at dt_ms resampled to new_dt_ms along its time axis (polyphase, anti-aliased), float32: the
+    semi-real protocol's oversampled copies of a real line."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(dt_ms / new_dt_ms).limit_denominator(16)
+    return resample_poly(x, ratio.numerator, ratio.denominator, axis=axis).astype(np.float32)
+
+
 def white(shape: Sequence[int], rng: np.random.Generator) -> np.ndarray:
     """Independent Gaussian noise, unit RMS."""
     return _unit_rms(rng.standard_normal(tuple(shape), dtype=np.float32))
